@@ -1,0 +1,153 @@
+"""Keys: the master key's derived subkeys, per-subject data keys (envelope encryption) and crypto-shredding."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.tables import subject_keys
+
+NONCE_BYTES = 12
+DEV_KEY_FILE = "secret.key"
+
+
+def _derive(master: bytes, purpose: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(master)
+
+
+@dataclass(frozen=True, slots=True)
+class Keyring:
+    """Independent subkeys derived from the one master secret, so no key serves two purposes."""
+
+    wrapping: bytes = field(repr=False)
+    subject: bytes = field(repr=False)
+    captcha: bytes = field(repr=False)
+    client: bytes = field(repr=False)
+
+    @classmethod
+    def from_secret(cls, secret: str) -> Keyring:
+        master = secret.encode()
+        return cls(
+            wrapping=_derive(master, "comments/wrap-data-keys/v1"),
+            subject=_derive(master, "comments/subject-id/v1"),
+            captcha=_derive(master, "comments/captcha/v1"),
+            client=_derive(master, "comments/client-address/v1"),
+        )
+
+    def phone_subject(self, phone_e164: str) -> str:
+        """One person's comments share a data key: the subject id is a keyed hash of the normalised number."""
+        return "p-" + hmac.new(self.subject, phone_e164.encode(), hashlib.sha256).hexdigest()[:40]
+
+    def client_hash(self, address: str) -> str:
+        return hmac.new(self.client, address.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def comment_subject(comment_id: object) -> str:
+    return f"c-{comment_id}"
+
+
+def load_or_create_dev_secret(data_dir: Path) -> str:
+    """Development only: a random key kept in the data folder so `make run` needs no configuration."""
+    path = data_dir / DEV_KEY_FILE
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secret + "\n")
+    return secret
+
+
+class Vault:
+    """Seals and opens the personal fields of events with per-subject keys wrapped by the master key.
+
+    Unwrapped keys are cached per Vault.session() only: another process may shred a key at any moment, so
+    nothing is cached across operations.
+    """
+
+    def __init__(self, keyring: Keyring) -> None:
+        self.keyring = keyring
+        self._wrap = AESGCM(keyring.wrapping)
+
+    def session(self) -> VaultSession:
+        return VaultSession(self)
+
+    def wrap(self, subject_id: str, data_key: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._wrap.encrypt(nonce, data_key, subject_id.encode())
+
+    def unwrap(self, subject_id: str, wrapped: bytes) -> bytes:
+        return self._wrap.decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], subject_id.encode())
+
+
+class VaultSession:
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+        self._keys: dict[str, bytes | None] = {}
+
+    async def _key(self, conn: AsyncConnection, subject_id: str) -> bytes | None:
+        if subject_id not in self._keys:
+            wrapped = await conn.scalar(
+                sa.select(subject_keys.c.wrapped_key).where(subject_keys.c.subject_id == subject_id)
+            )
+            self._keys[subject_id] = None if wrapped is None else self.vault.unwrap(subject_id, wrapped)
+        return self._keys[subject_id]
+
+    async def key_for_writing(self, conn: AsyncConnection, subject_id: str, now: datetime) -> bytes:
+        key = await self._key(conn, subject_id)
+        if key is None:
+            key = AESGCM.generate_key(bit_length=256)
+            await conn.execute(
+                sa.insert(subject_keys).values(
+                    subject_id=subject_id, wrapped_key=self.vault.wrap(subject_id, key), created_at=now
+                )
+            )
+            self._keys[subject_id] = key
+        return key
+
+    async def seal(
+        self, conn: AsyncConnection, subject_id: str, event_id: bytes, fields: dict[str, Any], now: datetime
+    ) -> bytes:
+        key = await self.key_for_writing(conn, subject_id, now)
+        nonce = os.urandom(NONCE_BYTES)
+        plain = json.dumps(fields, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+        # The event id is the associated data: a ciphertext moved onto another event does not open.
+        return nonce + AESGCM(key).encrypt(nonce, plain, event_id)
+
+    async def open(
+        self, conn: AsyncConnection, subject_id: str, event_id: bytes, sealed: bytes
+    ) -> dict[str, Any] | None:
+        """The personal fields, or None when the subject's key was shredded (or the bytes were altered)."""
+        key = await self._key(conn, subject_id)
+        if key is None:
+            return None
+        try:
+            plain = AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], event_id)
+        except InvalidTag:
+            return None
+        fields: dict[str, Any] = json.loads(plain)
+        return fields
+
+    def forget(self, subject_id: str) -> None:
+        self._keys[subject_id] = None
+
+
+async def shred(conn: AsyncConnection, subject_id: str) -> bool:
+    """Delete a subject's data key: every event sealed with it becomes unreadable, the chain still verifies."""
+    result = await conn.execute(sa.delete(subject_keys).where(subject_keys.c.subject_id == subject_id))
+    return bool(result.rowcount)

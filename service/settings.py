@@ -1,0 +1,118 @@
+"""Settings, read from an environment mapping; nothing runs at import."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/comments.db"
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+class Environment(enum.Enum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Moderation(enum.Enum):
+    PRE = "pre"
+    POST = "post"
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _enum(environ: Mapping[str, str], name: str, kind: type[E], default: E) -> E:
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        allowed = " | ".join(str(member.value) for member in kind)
+        raise SettingsError(f"{name} must be one of {allowed}, got {raw!r}") from None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8080
+    env: Environment = Environment.DEVELOPMENT
+    secret_key: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+    moderation: Moderation = Moderation.PRE
+    captcha_test_answer: str | None = None
+    captcha_ttl_seconds: int = 300
+    rate_limit: int = 5
+    article_rate_limit: int = 60
+    report_rate_limit: int = 10
+    min_submit_seconds: int = 2
+    max_body_bytes: int = 64 * 1024
+    data_dir: Path = field(default=Path("var"))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        env = _enum(environ, "COMMENTS_ENV", Environment, Environment.DEVELOPMENT)
+        database_url = environ.get("COMMENTS_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+        if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise SettingsError(
+                "COMMENTS_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        secret_key = environ.get("COMMENTS_SECRET_KEY", "").strip() or None
+        test_answer = environ.get("COMMENTS_CAPTCHA_TEST_ANSWER", "").strip() or None
+        if env is Environment.PRODUCTION:
+            if secret_key is None:
+                raise SettingsError("COMMENTS_SECRET_KEY is required when COMMENTS_ENV=production")
+            if test_answer is not None:
+                raise SettingsError("COMMENTS_CAPTCHA_TEST_ANSWER is refused when COMMENTS_ENV=production")
+        if secret_key is not None and len(secret_key) < 32:
+            raise SettingsError("COMMENTS_SECRET_KEY must be at least 32 characters of random text")
+        origins = tuple(
+            origin.strip().rstrip("/") for origin in environ.get("COMMENTS_ALLOWED_ORIGINS", "").split(",")
+        )
+        data_dir = environ.get("COMMENTS_DATA_DIR", "").strip()
+        return cls(
+            database_url=database_url,
+            host=environ.get("COMMENTS_HOST", "").strip() or "127.0.0.1",
+            port=_int(environ, "COMMENTS_PORT", 8080, minimum=0),
+            env=env,
+            secret_key=secret_key,
+            allowed_origins=tuple(origin for origin in origins if origin),
+            moderation=_enum(environ, "COMMENTS_MODERATION", Moderation, Moderation.PRE),
+            captcha_test_answer=test_answer,
+            captcha_ttl_seconds=_int(environ, "COMMENTS_CAPTCHA_TTL", 300, minimum=10),
+            rate_limit=_int(environ, "COMMENTS_RATE_LIMIT", 5),
+            article_rate_limit=_int(environ, "COMMENTS_ARTICLE_RATE_LIMIT", 60),
+            report_rate_limit=_int(environ, "COMMENTS_REPORT_RATE_LIMIT", 10),
+            min_submit_seconds=_int(environ, "COMMENTS_MIN_SUBMIT_SECONDS", 2),
+            data_dir=Path(data_dir) if data_dir else _default_data_dir(database_url),
+        )
+
+
+def _default_data_dir(database_url: str) -> Path:
+    """The folder of the SQLite file, where the development key is kept beside the data it protects."""
+    prefix = "sqlite+aiosqlite:///"
+    if database_url.startswith(prefix):
+        path = database_url[len(prefix) :].split("?", 1)[0]
+        if path and path != ":memory:":
+            return Path(path).parent
+    return Path("var")
