@@ -10,6 +10,8 @@ from typing import TypeVar
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/comments.db"
 
+CAPTCHA_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # the same as service.captcha.ALPHABET (a test ties them)
+
 E = TypeVar("E", bound=enum.Enum)
 
 
@@ -74,9 +76,7 @@ class Settings:
         env = _enum(environ, "COMMENTS_ENV", Environment, Environment.DEVELOPMENT)
         database_url = environ.get("COMMENTS_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
         if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise SettingsError(
-                "COMMENTS_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
-            )
+            raise SettingsError("COMMENTS_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         secret_key = environ.get("COMMENTS_SECRET_KEY", "").strip() or None
         test_answer = environ.get("COMMENTS_CAPTCHA_TEST_ANSWER", "").strip() or None
         if env is Environment.PRODUCTION:
@@ -84,11 +84,12 @@ class Settings:
                 raise SettingsError("COMMENTS_SECRET_KEY is required when COMMENTS_ENV=production")
             if test_answer is not None:
                 raise SettingsError("COMMENTS_CAPTCHA_TEST_ANSWER is refused when COMMENTS_ENV=production")
+        if test_answer is not None and not (0 < len(test_answer) <= 8 and set(test_answer.upper()) <= set(CAPTCHA_ALPHABET)):
+            # Audio voices exist only for the alphabet's characters; anything else could never be spoken.
+            raise SettingsError(f"COMMENTS_CAPTCHA_TEST_ANSWER must be 1-8 characters of {CAPTCHA_ALPHABET}")
         if secret_key is not None and len(secret_key) < 32:
             raise SettingsError("COMMENTS_SECRET_KEY must be at least 32 characters of random text")
-        origins = tuple(
-            origin.strip().rstrip("/") for origin in environ.get("COMMENTS_ALLOWED_ORIGINS", "").split(",")
-        )
+        origins = tuple(origin.strip().rstrip("/") for origin in environ.get("COMMENTS_ALLOWED_ORIGINS", "").split(","))
         data_dir = environ.get("COMMENTS_DATA_DIR", "").strip()
         return cls(
             database_url=database_url,

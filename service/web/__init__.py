@@ -1,0 +1,1 @@
+"""The HTTP shell: thin handlers over the application layer."""

@@ -1,0 +1,52 @@
+"""The contract's error body and the exceptions handlers raise to produce it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aiohttp import web
+
+
+class ApiError(Exception):
+    """An error answer: `{"error": {"code", "message", "fields"?}}` with an HTTP status."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        fields: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = dict(fields or {})
+        self.headers = dict(headers or {})
+
+    def response(self) -> web.Response:
+        return error_response(self.status, self.code, self.message, fields=self.fields, headers=self.headers)
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    fields: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> web.Response:
+    error: dict[str, object] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = dict(fields)
+    return web.json_response({"error": error}, status=status, headers=headers)
+
+
+def validation_failed(fields: Mapping[str, str], message: str = "some fields are not valid") -> ApiError:
+    return ApiError(422, "validation_failed", message, fields=fields)
+
+
+def not_found(message: str = "not found") -> ApiError:
+    return ApiError(404, "not_found", message)

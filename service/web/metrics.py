@@ -1,0 +1,62 @@
+"""Prometheus text exposition of a few counters and a latency histogram, with no extra dependency."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+@dataclass(slots=True)
+class Metrics:
+    requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)
+    latency_buckets: Counter[tuple[str, float]] = field(default_factory=Counter)
+    latency_sum: dict[str, float] = field(default_factory=dict)
+    latency_count: Counter[str] = field(default_factory=Counter)
+    events: Counter[str] = field(default_factory=Counter)
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests[(method, route, status)] += 1
+        for bound in BUCKETS:
+            if seconds <= bound:
+                self.latency_buckets[(route, bound)] += 1
+        self.latency_sum[route] = self.latency_sum.get(route, 0.0) + seconds
+        self.latency_count[route] += 1
+
+    def appended(self, event_type: str, count: int = 1) -> None:
+        self.events[event_type] += count
+
+    def render(self) -> str:
+        lines = [
+            "# HELP comments_http_requests_total HTTP requests by method, route and status.",
+            "# TYPE comments_http_requests_total counter",
+        ]
+        for (method, route, status), value in sorted(self.requests.items()):
+            lines.append(
+                f'comments_http_requests_total{{method="{method}",route="{_esc(route)}",status="{status}"}} {value}'
+            )
+        lines += [
+            "# HELP comments_http_request_seconds Request latency by route.",
+            "# TYPE comments_http_request_seconds histogram",
+        ]
+        for route in sorted(self.latency_count):
+            label = _esc(route)
+            for bound in BUCKETS:
+                count = self.latency_buckets[(route, bound)]
+                lines.append(f'comments_http_request_seconds_bucket{{route="{label}",le="{bound}"}} {count}')
+            total = self.latency_count[route]
+            lines.append(f'comments_http_request_seconds_bucket{{route="{label}",le="+Inf"}} {total}')
+            lines.append(f'comments_http_request_seconds_sum{{route="{label}"}} {self.latency_sum[route]:.6f}')
+            lines.append(f'comments_http_request_seconds_count{{route="{label}"}} {total}')
+        lines += [
+            "# HELP comments_events_appended_total Events appended to the log by this process, by type.",
+            "# TYPE comments_events_appended_total counter",
+        ]
+        for kind, value in sorted(self.events.items()):
+            lines.append(f'comments_events_appended_total{{type="{kind}"}} {value}')
+        return "\n".join(lines) + "\n"
+
+
+def _esc(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
