@@ -73,9 +73,7 @@ async def load_comment(conn: AsyncConnection, vault: VaultSession, comment_id: U
 
 
 def _comment_events(history: list[RecordedEvent]) -> list[CommentEvent]:
-    return [
-        item.event for item in history if not isinstance(item.event, ArticleSettingsChanged | SubjectErased)
-    ]
+    return [item.event for item in history if not isinstance(item.event, ArticleSettingsChanged | SubjectErased)]
 
 
 async def load_article(conn: AsyncConnection, vault: VaultSession, article_id: str) -> Article:
@@ -92,9 +90,7 @@ async def handle(
     meta: Mapping[str, Any] | None = None,
     idempotency_key: str | None = None,
 ) -> Outcome:
-    event_id = (
-        None if idempotency_key is None else idempotent_event_id(idempotency_scope(command), idempotency_key)
-    )
+    event_id = None if idempotency_key is None else idempotent_event_id(idempotency_scope(command), idempotency_key)
     session = vault.session()
     async with db.write() as conn:
         if event_id is not None:
@@ -134,22 +130,16 @@ async def _decide_and_append(
             if history:
                 raise ConcurrencyError(command.stream, 0, version)
             article = await load_article(conn, session, command.article_id)
-            parent = (
-                None if command.parent_id is None else await load_comment(conn, session, command.parent_id)
-            )
+            parent = None if command.parent_id is None else await load_comment(conn, session, command.parent_id)
             new_events = list(decide_submission(article, parent, command))
         case ChangeArticleSettings():
-            article_events = [
-                item.event for item in history if isinstance(item.event, ArticleSettingsChanged)
-            ]
+            article_events = [item.event for item in history if isinstance(item.event, ArticleSettingsChanged)]
             new_events = list(decide_article(fold_article(article_events), command))
         case EraseSubject():
             await shred(conn, command.subject_id)
             session.forget(command.subject_id)
             new_events = [
-                SubjectErased(
-                    subject_id=command.subject_id, requested_by=command.requested_by, reason=command.reason
-                )
+                SubjectErased(subject_id=command.subject_id, requested_by=command.requested_by, reason=command.reason)
             ]
         case _:
             state = fold(_comment_events(history))

@@ -99,9 +99,7 @@ async def _lock_head(conn: AsyncConnection) -> tuple[int, str]:
 
 
 async def stream_version(conn: AsyncConnection, stream_id: str) -> int:
-    version = await conn.scalar(
-        sa.select(sa.func.max(events.c.stream_version)).where(events.c.stream_id == stream_id)
-    )
+    version = await conn.scalar(sa.select(sa.func.max(events.c.stream_version)).where(events.c.stream_id == stream_id))
     return int(version or 0)
 
 
@@ -194,9 +192,7 @@ def _recorded(row: Mapping[Any, Any], event: Event, *, pii_readable: bool) -> Re
     )
 
 
-async def _decode_rows(
-    conn: AsyncConnection, vault: VaultSession, rows: Sequence[sa.Row[Any]]
-) -> list[RecordedEvent]:
+async def _decode_rows(conn: AsyncConnection, vault: VaultSession, rows: Sequence[sa.Row[Any]]) -> list[RecordedEvent]:
     decoded: list[RecordedEvent] = []
     for row in rows:
         mapping = row._mapping
@@ -211,9 +207,7 @@ async def _decode_rows(
 
 async def read_stream(conn: AsyncConnection, vault: VaultSession, stream_id: str) -> list[RecordedEvent]:
     rows = (
-        await conn.execute(
-            sa.select(events).where(events.c.stream_id == stream_id).order_by(events.c.stream_version)
-        )
+        await conn.execute(sa.select(events).where(events.c.stream_id == stream_id).order_by(events.c.stream_version))
     ).all()
     return await _decode_rows(conn, vault, rows)
 
@@ -222,9 +216,7 @@ async def read_all(
     conn: AsyncConnection, vault: VaultSession, *, after: int = 0, limit: int = 1000
 ) -> list[RecordedEvent]:
     rows = (
-        await conn.execute(
-            sa.select(events).where(events.c.position > after).order_by(events.c.position).limit(limit)
-        )
+        await conn.execute(sa.select(events).where(events.c.position > after).order_by(events.c.position).limit(limit))
     ).all()
     return await _decode_rows(conn, vault, rows)
 

@@ -100,9 +100,7 @@ NEW_COMMENT = Comment()
 NEW_ARTICLE = Article()
 
 
-def decide_submission(
-    article: Article, parent: Comment | None, command: SubmitComment
-) -> list[CommentSubmitted]:
+def decide_submission(article: Article, parent: Comment | None, command: SubmitComment) -> list[CommentSubmitted]:
     """Judge a new comment against its article's settings and, for a reply, its parent."""
     if article.closed:
         raise ArticleClosed("comments on this article are closed")
@@ -112,9 +110,7 @@ def decide_submission(
         if not parent.visible:
             raise InvalidField("parent_id", "not_published", "only a published comment can be replied to")
         if parent.is_reply:
-            raise InvalidField(
-                "parent_id", "too_deep", "replies go one level deep: reply to the first comment"
-            )
+            raise InvalidField("parent_id", "too_deep", "replies go one level deep: reply to the first comment")
     moderation = article.moderation or command.default_moderation
     return [
         CommentSubmitted(
@@ -143,16 +139,12 @@ def decide(state: Comment, command: CommentCommand) -> list[CommentEvent]:
         case ApproveComment() if status in (Status.PENDING, Status.REJECTED) or (
             status is Status.APPROVED and state.report_count > 0
         ):
-            return [
-                CommentApproved(comment_id=command.comment_id, moderator=command.moderator, note=command.note)
-            ]
+            return [CommentApproved(comment_id=command.comment_id, moderator=command.moderator, note=command.note)]
         case ApproveComment():
             raise InvalidTransition(f"cannot approve a {status.value} comment")
         case RejectComment() if command.reason_code not in REASON_CODES:
             raise InvalidField("reason_code", "invalid_choice", f"reason_code must be one of {REASON_CODES}")
-        case RejectComment() if status is Status.PENDING or (
-            status is Status.APPROVED and state.report_count > 0
-        ):
+        case RejectComment() if status is Status.PENDING or (status is Status.APPROVED and state.report_count > 0):
             return [
                 CommentRejected(
                     comment_id=command.comment_id,
@@ -196,9 +188,7 @@ def decide(state: Comment, command: CommentCommand) -> list[CommentEvent]:
         case HideComment():
             raise InvalidTransition(f"cannot hide a {status.value} comment that is not published")
         case RestoreComment() if status in (Status.HIDDEN, Status.REJECTED):
-            return [
-                CommentRestored(comment_id=command.comment_id, moderator=command.moderator, note=command.note)
-            ]
+            return [CommentRestored(comment_id=command.comment_id, moderator=command.moderator, note=command.note)]
         case RestoreComment():
             raise InvalidTransition(f"cannot restore a {status.value} comment")
         case ReportComment() if command.reason not in REPORT_REASONS:

@@ -45,9 +45,7 @@ async def checkpoint(conn: AsyncConnection, name: str = CHECKPOINT) -> int:
 
 
 async def save_checkpoint(conn: AsyncConnection, position: int, name: str = CHECKPOINT) -> None:
-    updated = await conn.execute(
-        sa.update(checkpoints).where(checkpoints.c.name == name).values(position=position)
-    )
+    updated = await conn.execute(sa.update(checkpoints).where(checkpoints.c.name == name).values(position=position))
     if not updated.rowcount:
         await conn.execute(sa.insert(checkpoints).values(name=name, position=position))
 
@@ -77,9 +75,7 @@ async def _ensure_article(conn: AsyncConnection, views: Views, article_id: str) 
         )
 
 
-async def _touch_article(
-    conn: AsyncConnection, views: Views, article_id: str, position: int, delta: int
-) -> None:
+async def _touch_article(conn: AsyncConnection, views: Views, article_id: str, position: int, delta: int) -> None:
     t = views.articles
     await conn.execute(
         sa.update(t)
@@ -110,9 +106,7 @@ async def _publish(conn: AsyncConnection, views: Views, row: sa.RowMapping, item
 
 
 async def _unpublish(conn: AsyncConnection, views: Views, row: sa.RowMapping, item: RecordedEvent) -> None:
-    deleted = await conn.execute(
-        sa.delete(views.published).where(views.published.c.comment_id == row["comment_id"])
-    )
+    deleted = await conn.execute(sa.delete(views.published).where(views.published.c.comment_id == row["comment_id"]))
     if deleted.rowcount:
         await _touch_article(conn, views, row["article_id"], item.position, -1)
 
@@ -159,9 +153,7 @@ async def _apply_one(conn: AsyncConnection, views: Views, item: RecordedEvent) -
         await conn.execute(
             sa.update(views.queue)
             .where(views.queue.c.comment_id == event.comment_id)
-            .values(
-                title=event.title, body=event.body, version=item.stream_version, updated_at=item.recorded_at
-            )
+            .values(title=event.title, body=event.body, version=item.stream_version, updated_at=item.recorded_at)
         )
         changed = await conn.execute(
             sa.update(views.published)
@@ -228,9 +220,7 @@ _STATUS_CHANGES: dict[type, Callable[[Any, sa.RowMapping], dict[str, Any]]] = {
 }
 
 
-async def _apply_submitted(
-    conn: AsyncConnection, views: Views, item: RecordedEvent, event: CommentSubmitted
-) -> None:
+async def _apply_submitted(conn: AsyncConnection, views: Views, item: RecordedEvent, event: CommentSubmitted) -> None:
     await _ensure_article(conn, views, event.article_id)
     erased = not item.pii_readable
     values = {
@@ -262,13 +252,9 @@ async def _apply_submitted(
         await _publish(conn, views, row, item)
 
 
-async def _apply_erased(
-    conn: AsyncConnection, views: Views, item: RecordedEvent, event: SubjectErased
-) -> None:
+async def _apply_erased(conn: AsyncConnection, views: Views, item: RecordedEvent, event: SubjectErased) -> None:
     q, p = views.queue, views.published
-    comment_ids = (
-        await conn.execute(sa.select(q.c.comment_id).where(q.c.subject_id == event.subject_id))
-    ).scalars()
+    comment_ids = (await conn.execute(sa.select(q.c.comment_id).where(q.c.subject_id == event.subject_id))).scalars()
     ids = list(comment_ids)
     if not ids:
         return
@@ -277,9 +263,7 @@ async def _apply_erased(
         .where(q.c.comment_id.in_(ids))
         .values(author_name=ERASED, phone=None, title=ERASED, body=ERASED, erased=True, client_hash=None)
     )
-    touched = (
-        await conn.execute(sa.select(p.c.article_id).where(p.c.comment_id.in_(ids)).distinct())
-    ).scalars()
+    touched = (await conn.execute(sa.select(p.c.article_id).where(p.c.comment_id.in_(ids)).distinct())).scalars()
     for article_id in list(touched):
         await _touch_article(conn, views, article_id, item.position, 0)
     await conn.execute(
