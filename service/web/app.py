@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from aiohttp import web
 
+from service import maintenance
 from service.crypto import Keyring, Vault, load_or_create_dev_secret
 from service.db import connect, utcnow
 from service.settings import Settings
@@ -36,7 +39,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         app[runtime_key] = Runtime(
             settings=settings, db=db, keyring=keyring, vault=Vault(keyring), renderer=renderer, clock=clock
         )
+        housekeeping = asyncio.create_task(maintenance.run_forever(db, clock), name="housekeeping")
         yield
+        housekeeping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await housekeeping
         renderer.shutdown(wait=True, cancel_futures=True)
         await db.dispose()
 
