@@ -89,7 +89,7 @@ class Databases:
         if self.pg_template is None:
             name = f"comments_template_{os.getpid()}"
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            asyncio.run(_admin(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
+            asyncio.run(_admin(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
             self.created.append(name)
             asyncio.run(_migrate(_with_database(PG_URL, name)))
             self.pg_template = name

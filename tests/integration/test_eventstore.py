@@ -25,7 +25,9 @@ def _reports(count: int, comment_id: uuid.UUID | None = None) -> list[Event]:
 
 async def _append(db: Database, vault: Vault, stream: str, batch: Sequence[Event], expected: int) -> None:
     async with db.write() as conn:
-        await eventstore.append(conn, vault.session(), stream, batch, expected_version=expected, actor="system", now=utcnow())
+        await eventstore.append(
+            conn, vault.session(), stream, batch, expected_version=expected, actor="system", now=utcnow()
+        )
 
 
 async def test_concurrent_appends_at_one_version_let_exactly_one_win(db: Database, vault: Vault) -> None:
@@ -65,7 +67,13 @@ async def test_a_reader_polling_after_a_position_never_skips_a_late_commit(fresh
     async def slow_writer() -> None:
         async with fresh_db.write() as conn:
             await eventstore.append(
-                conn, vault.session(), f"comment-{uuid.uuid4()}", _reports(1), expected_version=0, actor="system", now=utcnow()
+                conn,
+                vault.session(),
+                f"comment-{uuid.uuid4()}",
+                _reports(1),
+                expected_version=0,
+                actor="system",
+                now=utcnow(),
             )
             first_holds.set()
             await release_first.wait()

@@ -82,7 +82,9 @@ def approved() -> Comment:
 
 
 def reported() -> Comment:
-    return given(submitted(), CommentApproved(comment_id=ID, moderator="lan"), CommentReported(comment_id=ID, reason="spam"))
+    return given(
+        submitted(), CommentApproved(comment_id=ID, moderator="lan"), CommentReported(comment_id=ID, reason="spam")
+    )
 
 
 def rejected() -> Comment:
@@ -90,7 +92,9 @@ def rejected() -> Comment:
 
 
 def hidden() -> Comment:
-    return given(submitted(), CommentApproved(comment_id=ID, moderator="lan"), CommentHidden(comment_id=ID, moderator="lan"))
+    return given(
+        submitted(), CommentApproved(comment_id=ID, moderator="lan"), CommentHidden(comment_id=ID, moderator="lan")
+    )
 
 
 def post_moderated() -> Comment:
@@ -166,7 +170,10 @@ def test_a_reply_needs_a_published_top_level_parent_of_the_same_article() -> Non
         (None, "not_found"),
         (NEW_COMMENT, "not_found"),
         (pending(), "not_published"),
-        (given(decide_submission(NEW_ARTICLE, None, submit(article_id="other", default_moderation="post"))[0]), "not_found"),
+        (
+            given(decide_submission(NEW_ARTICLE, None, submit(article_id="other", default_moderation="post"))[0]),
+            "not_found",
+        ),
     ]
     for parent, code in cases:
         with pytest.raises(InvalidField) as refused:
@@ -206,7 +213,9 @@ LEGAL: list[tuple[str, Callable[[], Comment], Callable[[], CommentCommand], type
 ]
 
 
-@pytest.mark.parametrize(("name", "state", "command", "event_type", "status", "visible"), LEGAL, ids=[c[0] for c in LEGAL])
+@pytest.mark.parametrize(
+    ("name", "state", "command", "event_type", "status", "visible"), LEGAL, ids=[c[0] for c in LEGAL]
+)
 def test_a_legal_transition_records_one_event_and_moves_the_comment(
     name: str,
     state: Callable[[], Comment],

@@ -48,8 +48,10 @@ def test_every_documented_variable_is_read() -> None:
     ("environ", "named"),
     [
         ({"COMMENTS_ENV": "production"}, "COMMENTS_SECRET_KEY"),
-        ({"COMMENTS_ENV": "production", "COMMENTS_SECRET_KEY": KEY, "COMMENTS_CAPTCHA_TEST_ANSWER": "ABCDE"},
-         "COMMENTS_CAPTCHA_TEST_ANSWER"),
+        (
+            {"COMMENTS_ENV": "production", "COMMENTS_SECRET_KEY": KEY, "COMMENTS_CAPTCHA_TEST_ANSWER": "ABCDE"},
+            "COMMENTS_CAPTCHA_TEST_ANSWER",
+        ),
         ({"COMMENTS_ENV": "staging"}, "COMMENTS_ENV"),
         ({"COMMENTS_PORT": "eighty"}, "COMMENTS_PORT"),
         ({"COMMENTS_RATE_LIMIT": "-1"}, "COMMENTS_RATE_LIMIT"),

@@ -46,9 +46,7 @@ class Api:
         assert response.status == 201
         return str((await response.json())["id"])
 
-    async def submit(
-        self, article_id: str, *, headers: dict[str, str] | None = None, **overrides: Any
-    ) -> Any:
+    async def submit(self, article_id: str, *, headers: dict[str, str] | None = None, **overrides: Any) -> Any:
         body: dict[str, Any] = {
             "author_name": "Nguyễn Văn An",
             "title": "Ý kiến của tôi",

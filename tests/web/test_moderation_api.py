@@ -168,7 +168,9 @@ async def test_an_expired_lease_returns_the_comment_to_the_queue(api: Api) -> No
     comment_id = await _pending(api, article_id)
     first, second = await api.token(), await api.token()
     await api.client.post(
-        "/api/v1/moderation/claims", json={"limit": 1, "lease_seconds": 30, "article_id": article_id}, headers=bearer(first)
+        "/api/v1/moderation/claims",
+        json={"limit": 1, "lease_seconds": 30, "article_id": article_id},
+        headers=bearer(first),
     )
 
     api.clock.advance(31)
@@ -227,7 +229,9 @@ async def test_the_audit_api_shows_history_and_verifies_the_chain(api: Api) -> N
     moderator, auditor = await api.token(), await api.token("auditor")
     await api.moderate(moderator, comment_id, "reject", expected_version=1, reason_code="off_topic", note="lạc đề")
 
-    history = await (await api.client.get(f"/api/v1/audit/comments/{comment_id}/events", headers=bearer(auditor))).json()
+    history = await (
+        await api.client.get(f"/api/v1/audit/comments/{comment_id}/events", headers=bearer(auditor))
+    ).json()
     verify = await (await api.client.get("/api/v1/audit/verify", headers=bearer(auditor))).json()
     log = await (await api.client.get("/api/v1/audit/events?limit=5", headers=bearer(auditor))).json()
 

@@ -326,7 +326,12 @@ async def test_the_published_list_pages_orders_and_answers_304_when_unchanged(ap
 
 
 async def test_bad_list_parameters_are_field_errors(api: Api) -> None:
-    for query, field in (("page=0", "page"), ("per_page=500", "per_page"), ("order=random", "order"), ("page=x", "page")):
+    for query, field in (
+        ("page=0", "page"),
+        ("per_page=500", "per_page"),
+        ("order=random", "order"),
+        ("page=x", "page"),
+    ):
         response = await api.client.get(f"/api/v1/articles/{article()}/comments?{query}")
         assert field in (await _error(response, 422, "validation_failed"))["fields"]
 
