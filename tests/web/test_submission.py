@@ -370,3 +370,17 @@ async def test_unknown_routes_and_methods_answer_json_errors(api: Api) -> None:
     await _error(await api.client.get("/api/v1/nothing"), 404, "not_found")
     await _error(await api.client.delete("/api/v1/counts"), 405, "method_not_allowed")
     await _error(await api.client.get("/api/v1/articles/%00bad/comments"), 404, "not_found")
+
+
+async def test_many_concurrent_submissions_all_land_without_lock_errors(api: Api) -> None:
+    article_id = article()
+    challenges = [await api.captcha() for _ in range(30)]
+
+    responses = await asyncio.gather(*(api.submit(article_id, captcha_id=challenge) for challenge in challenges))
+
+    assert [response.status for response in responses] == [202] * 30
+    token = await api.token()
+    queue = await api.client.get(
+        "/api/v1/moderation/queue", params={"article_id": article_id, "limit": "100"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert len((await queue.json())["items"]) == 30
