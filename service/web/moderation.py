@@ -371,7 +371,12 @@ async def article_settings(request: web.Request) -> web.Response:
     fields.check()
     assert closed is not None
     command = ChangeArticleSettings(article_id=article_id, moderation=moderation, closed=closed, admin=principal.name)
-    outcome = await handle(rt.db, rt.vault, command, now=rt.clock(), meta=_meta(request))
+    try:
+        outcome = await handle(rt.db, rt.vault, command, now=rt.clock(), meta=_meta(request))
+    except InvalidField as error:
+        raise validation_failed({error.field: error.field_code}, str(error)) from None
+    except ConcurrencyError as error:
+        raise ApiError(409, "version_conflict", str(error)) from None
     return web.json_response(
         {"article_id": article_id, "moderation": moderation, "closed": closed, "version": outcome.version}
     )
