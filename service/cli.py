@@ -1,0 +1,335 @@
+"""Command line: serve, migrate, seed, rebuild, moderator, audit, import and export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from service import auth, eventstore, importing, migrate, seeding
+from service.crypto import Keyring, Vault, master_secret
+from service.db import Database, connect, utcnow
+from service.rebuild import rebuild
+from service.settings import Settings, SettingsError
+
+NOT_MIGRATED = "the database is not migrated to the latest revision: run `python -m service migrate` first"
+
+
+class UsageError(Exception):
+    """Bad arguments or input: exit status 2."""
+
+
+class Failure(Exception):
+    """The command ran and failed: exit status 1."""
+
+
+def err(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class Progress:
+    """Progress on stderr: one line rewritten in a terminal, otherwise a line at most every second and at the end."""
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+        self.shown = (-1, -1)
+
+    def __call__(self, done: int, total: int) -> None:
+        if (done, total) == self.shown:
+            return
+        self.shown = (done, total)
+        now = time.monotonic()
+        final = done >= total
+        if self.tty:
+            print("\r" + self.template.format(done=done, total=total), end="\n" if final else "", file=sys.stderr)
+        elif final or now - self.last >= 1.0:
+            print(self.template.format(done=done, total=total), file=sys.stderr, flush=True)
+            self.last = now
+
+
+def vault_of(settings: Settings) -> Vault:
+    return Vault(Keyring.from_secret(master_secret(settings.secret_key, settings.data_dir)))
+
+
+async def with_db(settings: Settings, body: Callable[[Database], Awaitable[int]], *, migrated: bool = True) -> int:
+    db = connect(settings.database_url)
+    try:
+        if migrated and not await migrate.at_head(db):
+            raise Failure(NOT_MIGRATED)
+        return await body(db)
+    finally:
+        await db.dispose()
+
+
+# --- serve and migrate ------------------------------------------------------------------------------------------
+
+
+def serve(settings: Settings) -> int:
+    from aiohttp import web
+
+    from service import logs
+    from service.web.app import create_app
+
+    logs.configure()
+    asyncio.run(with_db(settings, _ok))
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    url = f"http://{host}:{settings.port}/"
+    # aiohttp calls `print` once the socket is bound: the line appears only when the URL really answers.
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        shutdown_timeout=10,
+        access_log=None,
+        print=lambda _banner: print(f"serving on {url} (Ctrl+C to stop)", flush=True),
+    )
+    return 0
+
+
+async def _ok(_db: Database) -> int:
+    return 0
+
+
+async def migrate_command(db: Database) -> int:
+    await migrate.upgrade(db)
+    print(f"database at revision {await migrate.current_revision(db)} (head)")
+    return 0
+
+
+# --- seed and rebuild -------------------------------------------------------------------------------------------
+
+
+async def seed_command(db: Database, settings: Settings) -> int:
+    try:
+        report = await seeding.seed(db, vault_of(settings), utcnow, Progress("seeded {done}/{total} comments"))
+    except seeding.SeedError as error:
+        raise Failure(f"seeding failed: {error}") from error
+    print(
+        f"seeded {report.articles} articles: {report.comments} comments, {report.added} added, "
+        f"{report.skipped} already present, {report.events} events recorded"
+    )
+    return 0
+
+
+async def rebuild_command(db: Database, settings: Settings) -> int:
+    count = await rebuild(db, vault_of(settings), Progress("rebuilt {done}/{total} events"))
+    print(f"rebuilt the moderation queue, published comments and articles from {count} events")
+    return 0
+
+
+# --- moderators -------------------------------------------------------------------------------------------------
+
+
+async def moderator_add(db: Database, name: str, role: str) -> int:
+    try:
+        auth.validate(name, role)
+    except auth.AuthError as error:
+        raise UsageError(str(error)) from error
+    try:
+        async with db.write() as conn:
+            token = await auth.add(conn, name, role, utcnow())
+    except auth.AuthError as error:
+        raise Failure(str(error)) from error
+    err(f"moderator {name!r} ({role}) created. Its token follows, shown this once: store it now.")
+    print(token, flush=True)
+    return 0
+
+
+async def moderator_revoke(db: Database, name: str) -> int:
+    async with db.write() as conn:
+        revoked = await auth.revoke(conn, name, utcnow())
+    if not revoked:
+        raise Failure(f"no active moderator named {name!r}")
+    err(f"moderator {name!r} revoked: its token no longer works")
+    return 0
+
+
+async def moderator_list(db: Database) -> int:
+    async with db.read() as conn:
+        rows = await auth.list_all(conn)
+    print(f"{'name':<32} {'role':<10} {'status':<8} created")
+    for row in rows:
+        status = "active" if row.revoked_at is None else "revoked"
+        print(f"{row.name:<32} {row.role:<10} {status:<8} {row.created_at:%Y-%m-%d %H:%M}")
+    return 0
+
+
+# --- audit and export -------------------------------------------------------------------------------------------
+
+
+async def audit_verify(db: Database) -> int:
+    async with db.read() as conn:
+        result = await eventstore.verify(conn)
+    view = {
+        "ok": result.ok,
+        "checked": result.checked,
+        "head_position": result.head_position,
+        "head_hash": result.head_hash,
+        "first_bad_position": result.first_bad_position,
+        "problem": result.problem,
+    }
+    print(json.dumps(view, ensure_ascii=False))
+    if not result.ok:
+        err(f"the event log was altered: first bad position {result.first_bad_position} ({result.problem})")
+        return 1
+    return 0
+
+
+async def export(db: Database, settings: Settings, output: Path | None) -> int:
+    from service.web.audit import event_view
+
+    vault = vault_of(settings)
+    target = None if output is None else output.with_name(output.name + ".partial")
+    stream: IO[bytes] = sys.stdout.buffer if target is None else target.open("wb")
+    progress = None if output is None else Progress("exported {done}/{total} events")
+    written = 0
+    try:
+        # One connection, one snapshot: a log growing meanwhile does not tear the export.
+        async with db.read() as conn:
+            total, _hash = await eventstore.head(conn)
+            async for item in eventstore.iterate_all(conn, vault.session()):
+                line = json.dumps(event_view(item), ensure_ascii=False, separators=(",", ":"))
+                stream.write(line.encode("utf-8") + b"\n")
+                written += 1
+                if progress is not None and written % 1000 == 0:
+                    progress(written, max(total, written))
+        stream.flush()
+    except BaseException:
+        if target is not None:
+            stream.close()
+            target.unlink(missing_ok=True)
+        raise
+    if output is not None and target is not None:
+        stream.close()
+        # Written beside the target and renamed, so a failed export never leaves a plausible half file.
+        target.replace(output)
+        if progress is not None:
+            progress(written, written)
+        err(f"exported {written} events to {output}")
+    return 0
+
+
+# --- import -----------------------------------------------------------------------------------------------------
+
+
+async def import_command(db: Database, settings: Settings, lines: list[bytes]) -> int:
+    report = await importing.import_ndjson(db, vault_of(settings), lines)
+    for line in report.bad:
+        err(line)
+    print(f"imported {report.imported} comments, {report.present} already present, {len(report.bad)} bad lines")
+    return 1 if report.bad else 0
+
+
+def read_lines(path: str) -> list[bytes]:
+    if path == "-":
+        return sys.stdin.buffer.read().splitlines()
+    try:
+        return Path(path).read_bytes().splitlines()
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror or error}") from error
+
+
+# --- wiring -----------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m service",
+        description="Event-sourced comment moderation service. Settings come from COMMENTS_* environment variables.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("serve", help="run the web service")
+    commands.add_parser("migrate", help="upgrade the database schema to the latest revision")
+    commands.add_parser("seed", help="record the demo articles' comments (idempotent)")
+    commands.add_parser("rebuild", help="replay the whole log into fresh read models and swap them in")
+    moderator = commands.add_parser("moderator", help="add, revoke or list moderators")
+    actions = moderator.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="create a moderator and print its token (once)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=auth.ROLES)
+    revoke = actions.add_parser("revoke", help="revoke a moderator's token")
+    revoke.add_argument("name")
+    actions.add_parser("list", help="list moderators")
+    audit = commands.add_parser("audit", help="check the event log")
+    checks = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
+    checks.add_parser("verify", help="verify the hash chain; exits 1 when the log was altered")
+    importer = commands.add_parser("import", help="import comments from a file (format: ndjson)")
+    importer.add_argument("format")
+    importer.add_argument("file", help="the file to read, or - for standard input")
+    exporter = commands.add_parser("export", help="write every event as NDJSON, in position order")
+    exporter.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
+    return parser
+
+
+def command_body(args: argparse.Namespace, settings: Settings) -> Callable[[Database], Awaitable[int]]:
+    match args.command, getattr(args, "action", None):
+        case "seed", _:
+            return lambda db: seed_command(db, settings)
+        case "rebuild", _:
+            return lambda db: rebuild_command(db, settings)
+        case "moderator", "add":
+            return lambda db: moderator_add(db, args.name, args.role)
+        case "moderator", "revoke":
+            return lambda db: moderator_revoke(db, args.name)
+        case "moderator", "list":
+            return moderator_list
+        case "audit", "verify":
+            return audit_verify
+        case "export", _:
+            return lambda db: export(db, settings, args.output)
+        case "import", _:
+            if args.format not in importing.FORMATS:
+                supported = ", ".join(importing.FORMATS)
+                raise UsageError(f"unsupported format {args.format!r}: supported formats are {supported}")
+            lines = read_lines(args.file)
+            return lambda db: import_command(db, settings, lines)
+    raise UsageError(f"unknown command {args.command!r}")
+
+
+def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "serve":
+        return serve(settings)
+    if args.command == "migrate":
+        return asyncio.run(with_db(settings, migrate_command, migrated=False))
+    return asyncio.run(with_db(settings, command_body(args, settings)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        # Names and titles are Vietnamese: never let a C locale turn them into an encoding error.
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8")
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as error:
+        err(f"configuration error: {error}")
+        return 2
+    try:
+        return dispatch(args, settings)
+    except BrokenPipeError:
+        # The reader went away (`export | head`): end quietly, as a tool killed by SIGPIPE would.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    except UsageError as error:
+        err(f"error: {error}")
+        return 2
+    except Failure as error:
+        err(f"error: {error}")
+        return 1
+    except (SQLAlchemyError, OSError) as error:
+        err(f"error: {type(error).__name__}: {error}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
