@@ -73,6 +73,11 @@ def load_or_create_dev_secret(data_dir: Path) -> str:
     return secret
 
 
+def master_secret(secret_key: str | None, data_dir: Path) -> str:
+    """The configured secret, or (development only: production settings require one) the data folder's key."""
+    return secret_key if secret_key is not None else load_or_create_dev_secret(data_dir)
+
+
 class Vault:
     """Seals and opens the personal fields of events with per-subject keys wrapped by the master key.
 

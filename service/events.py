@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 from uuid import UUID
@@ -127,6 +128,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SubjectErased,
     )
 }
+
+# What an article id may look like: news sites use numeric ids, slugs or "section:id" keys.
+ARTICLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
 
 REASON_CODES = ("spam", "offensive", "off_topic", "personal_data", "illegal", "other")
 REPORT_REASONS = ("spam", "offensive", "off_topic", "personal_data", "illegal", "other")

@@ -80,7 +80,7 @@ def chain_hash(prev_hash: str, row: Mapping[Any, Any]) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical_bytes(row)).hexdigest()
 
 
-async def _lock_head(conn: AsyncConnection) -> tuple[int, str]:
+async def lock_head(conn: AsyncConnection) -> tuple[int, str]:
     # Appends serialize on this one row. Without the lock, positions from a sequence are handed out at
     # insert time but become visible at commit time, so a reader polling "after N" could skip an event that
     # a slow transaction commits later with a smaller position. On SQLite the transaction already holds the
@@ -129,7 +129,7 @@ async def append(
     """
     if not new_events:
         return []
-    position, prev_hash = await _lock_head(conn)
+    position, prev_hash = await lock_head(conn)
     actual = await stream_version(conn, stream_id)
     if actual != expected_version:
         raise ConcurrencyError(stream_id, expected_version, actual)

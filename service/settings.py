@@ -84,7 +84,9 @@ class Settings:
                 raise SettingsError("COMMENTS_SECRET_KEY is required when COMMENTS_ENV=production")
             if test_answer is not None:
                 raise SettingsError("COMMENTS_CAPTCHA_TEST_ANSWER is refused when COMMENTS_ENV=production")
-        if test_answer is not None and not (0 < len(test_answer) <= 8 and set(test_answer.upper()) <= set(CAPTCHA_ALPHABET)):
+        if test_answer is not None and not (
+            0 < len(test_answer) <= 8 and set(test_answer.upper()) <= set(CAPTCHA_ALPHABET)
+        ):
             # Audio voices exist only for the alphabet's characters; anything else could never be spoken.
             raise SettingsError(f"COMMENTS_CAPTCHA_TEST_ANSWER must be 1-8 characters of {CAPTCHA_ALPHABET}")
         if secret_key is not None and len(secret_key) < 32:

@@ -179,9 +179,7 @@ def upgrade() -> None:
     )
 
     op.execute(
-        sa.text("INSERT INTO log_head (id, position, hash) VALUES (1, 0, :genesis)").bindparams(
-            genesis="0" * 64
-        )
+        sa.text("INSERT INTO log_head (id, position, hash) VALUES (1, 0, :genesis)").bindparams(genesis="0" * 64)
     )
     statements = APPEND_ONLY_PG if op.get_bind().dialect.name == "postgresql" else APPEND_ONLY_SQLITE
     for statement in statements:

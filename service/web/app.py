@@ -11,19 +11,12 @@ from datetime import datetime
 from aiohttp import web
 
 from service import maintenance
-from service.crypto import Keyring, Vault, load_or_create_dev_secret
+from service.crypto import Keyring, Vault, master_secret
 from service.db import connect, utcnow
 from service.settings import Settings
-from service.web import audit, demo, moderation, ops, public
+from service.web import assets, audit, demo, moderation, ops, public
 from service.web.middlewares import cors_and_headers, errors, request_context
 from service.web.runtime import Runtime, runtime_key
-
-
-def secret_of(settings: Settings) -> str:
-    """The master secret: from the environment, or (development only) a key kept in the data folder."""
-    if settings.secret_key is not None:
-        return settings.secret_key
-    return load_or_create_dev_secret(settings.data_dir)
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> web.Application:
@@ -31,7 +24,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         middlewares=[request_context, cors_and_headers, errors],
         client_max_size=settings.max_body_bytes,
     )
-    keyring = Keyring.from_secret(secret_of(settings))
+    keyring = Keyring.from_secret(master_secret(settings.secret_key, settings.data_dir))
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         db = connect(settings.database_url)
@@ -48,6 +41,6 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         await db.dispose()
 
     app.cleanup_ctx.append(resources)
-    for module in (public, moderation, audit, ops, demo):
+    for module in (public, moderation, audit, ops, demo, assets):
         app.router.add_routes(module.routes)
     return app

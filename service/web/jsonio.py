@@ -25,7 +25,9 @@ async def read_object(request: web.Request) -> dict[str, Any]:
     if charset not in ("utf-8", "utf8"):
         raise ApiError(415, "unsupported_media_type", "the only charset accepted is UTF-8")
     if request.content_length is not None and request.content_length > runtime(request).settings.max_body_bytes:
-        raise ApiError(413, "payload_too_large", f"the body is larger than {runtime(request).settings.max_body_bytes} bytes")
+        raise ApiError(
+            413, "payload_too_large", f"the body is larger than {runtime(request).settings.max_body_bytes} bytes"
+        )
     raw = await request.read()  # aiohttp raises 413 itself past client_max_size
     try:
         decoded = raw.decode("utf-8", errors="strict")

@@ -25,13 +25,13 @@ from service.commands import (
     RestoreComment,
 )
 from service.db import utc
-from service.events import REASON_CODES
+from service.events import ARTICLE_ID, REASON_CODES
 from service.eventstore import ConcurrencyError
 from service.moderation import CommentNotFound, DomainError, InvalidField
 from service.tables import claims, moderation_queue
 from service.web.errors import ApiError, not_found, validation_failed
 from service.web.jsonio import Fields, query_int, read_object
-from service.web.public import ARTICLE_ID, _meta, article_id_of, comment_id_of, idempotency_key_of, iso
+from service.web.public import _meta, article_id_of, comment_id_of, idempotency_key_of, iso
 from service.web.runtime import principal_key, runtime
 
 routes = web.RouteTableDef()

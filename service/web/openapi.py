@@ -6,10 +6,10 @@ import functools
 from typing import Any
 
 from service import text
-from service.events import EVENT_TYPES, REASON_CODES, REPORT_REASONS
+from service.events import ARTICLE_ID, EVENT_TYPES, REASON_CODES, REPORT_REASONS
 from service.web.middlewares import REQUEST_ID
 from service.web.moderation import ACTIONS, DEFAULT_LEASE_SECONDS, MAX_BULK, QUEUE_STATUSES
-from service.web.public import ARTICLE_ID, IDEMPOTENCY_KEY, MAX_COUNT_ARTICLES
+from service.web.public import IDEMPOTENCY_KEY, MAX_COUNT_ARTICLES
 
 Json = dict[str, Any]
 
@@ -20,7 +20,12 @@ PAGES = (
     ("/", "demoIndex", "text/html", "The demo: the seed articles, each linking to its page."),
     ("/demo/articles/{slug}", "demoArticle", "text/html", "A demo article page with the comments widget embedded."),
     ("/widget.js", "widgetScript", "application/javascript", "The embeddable comments widget."),
-    ("/count.js", "countScript", "application/javascript", "The script that fills in comment counts next to article links."),
+    (
+        "/count.js",
+        "countScript",
+        "application/javascript",
+        "The script that fills in comment counts next to article links.",
+    ),
     ("/moderation/", "moderationConsole", "text/html", "The moderators' console."),
 )
 """Browser-facing pages and scripts, not JSON: (path, operationId, media type, summary)."""

@@ -16,7 +16,7 @@ from service.application import Outcome, handle, idempotency_scope, idempotent_e
 from service.commands import ReportComment, SubmitComment
 from service.crypto import comment_subject
 from service.db import utc
-from service.events import REPORT_REASONS, CommentSubmitted
+from service.events import ARTICLE_ID, REPORT_REASONS, CommentSubmitted
 from service.moderation import ArticleClosed, CommentNotFound, InvalidField
 from service.tables import articles, published_comments
 from service.web.errors import ApiError, not_found, validation_failed
@@ -25,7 +25,6 @@ from service.web.runtime import Runtime, request_id_key, runtime
 
 routes = web.RouteTableDef()
 
-ARTICLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,100}$")
 MAX_COUNT_ARTICLES = 100
 DUPLICATE_WAIT_SECONDS = 5.0

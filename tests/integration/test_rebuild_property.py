@@ -36,7 +36,9 @@ SUBJECTS = ("p-one", "p-two", "p-three")
 NAMES = ("Lê Văn Tám", "Hoàng Thị Mai", "Trương Quốc Bảo")
 
 operation = st.one_of(
-    st.tuples(st.just("submit"), st.sampled_from(ARTICLES), st.sampled_from(SUBJECTS), st.booleans(), st.integers(0, 30)),
+    st.tuples(
+        st.just("submit"), st.sampled_from(ARTICLES), st.sampled_from(SUBJECTS), st.booleans(), st.integers(0, 30)
+    ),
     st.tuples(
         st.sampled_from(["approve", "reject", "edit", "hide", "restore", "report"]),
         st.integers(0, 30),

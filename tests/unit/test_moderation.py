@@ -112,7 +112,9 @@ def reject(reason: str = "spam") -> RejectComment:
 def edit(**changes: str | None) -> EditComment:
     values: dict[str, str | None] = {"note": "sửa lỗi chính tả", "body": "Nội dung mới"}
     values.update(changes)
-    return EditComment(comment_id=ID, moderator="minh", **values)
+    return EditComment(
+        comment_id=ID, moderator="minh", note=values["note"], body=values["body"], title=values.get("title")
+    )
 
 
 def hide() -> HideComment:

@@ -24,7 +24,7 @@ def test_every_documented_variable_is_read() -> None:
     settings = Settings.from_env(
         {
             "COMMENTS_DATABASE_URL": "postgresql+asyncpg://u@db/comments",
-            "COMMENTS_HOST": "0.0.0.0",
+            "COMMENTS_HOST": "0.0.0.0",  # noqa: S104 - only parsed
             "COMMENTS_PORT": "9000",
             "COMMENTS_ENV": "production",
             "COMMENTS_SECRET_KEY": KEY,

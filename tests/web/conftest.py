@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -99,16 +99,14 @@ def base_settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def make_api(
-    aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]], base_settings: Settings
-) -> AsyncIterator[ClientFactory]:
+def make_api(aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]], base_settings: Settings) -> ClientFactory:
     async def make(**changes: Any) -> Api:
         settings = replace(base_settings, **changes)
         clock = Clock()
         client = await aiohttp_client(create_app(settings, clock=clock))
         return Api(client=client, clock=clock, settings=settings)
 
-    yield make
+    return make
 
 
 @pytest.fixture

@@ -112,7 +112,7 @@ async def test_edit_hide_and_restore_move_a_comment_through_its_life(api: Api) -
     comment_id = await _pending(api, article_id)
     token = await api.token()
 
-    steps = [
+    steps: list[tuple[str, dict[str, Any]]] = [
         ("approve", {"expected_version": 1}),
         ("edit", {"expected_version": 2, "body": "Nội dung đã được biên tập", "note": "bỏ số điện thoại"}),
         ("hide", {"expected_version": 3, "reason_code": "personal_data"}),
@@ -221,7 +221,8 @@ async def test_the_queue_pages_with_a_stable_cursor(api: Api) -> None:
         if cursor is None:
             break
 
-    assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen))
+    assert sorted(seen) == sorted(ids)
+    assert len(seen) == len(set(seen))
 
 
 async def test_the_audit_api_shows_history_and_verifies_the_chain(api: Api) -> None:
@@ -238,14 +239,16 @@ async def test_the_audit_api_shows_history_and_verifies_the_chain(api: Api) -> N
     assert [event["type"] for event in history["events"]] == ["CommentSubmitted", "CommentRejected"]
     assert history["events"][1]["data"]["note"] == "lạc đề"
     assert history["events"][1]["actor"].startswith("moderator:")
-    assert verify["ok"] is True and verify["first_bad_position"] is None
+    assert verify["ok"] is True
+    assert verify["first_bad_position"] is None
     assert [item["position"] for item in log["items"]] == list(range(1, len(log["items"]) + 1))
 
 
 async def test_health_readiness_and_metrics_answer(api: Api) -> None:
     assert (await api.client.get("/healthz")).status == 200
     ready = await api.client.get("/readyz")
-    assert ready.status == 200 and (await ready.json())["status"] == "ready"
+    assert ready.status == 200
+    assert (await ready.json())["status"] == "ready"
     metrics = await (await api.client.get("/metrics")).text()
     assert "comments_http_requests_total" in metrics
     assert (await api.client.get("/healthz")).headers["X-Request-Id"]
