@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +37,7 @@ from service.web.runtime import principal_key, runtime
 
 routes = web.RouteTableDef()
 
+FLAG_CODE = re.compile(r"^[a-z_]{1,40}$")
 QUEUE_STATUSES = ("pending", "reported", "approved", "rejected", "hidden")
 ACTIONS = ("approve", "reject", "edit", "hide", "restore")
 DEFAULT_LEASE_SECONDS = 300
@@ -125,6 +127,22 @@ def _status_filter(status: str) -> sa.ColumnElement[bool]:
     return q.c.status == status
 
 
+def _since(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        return utc(datetime.fromisoformat(raw.replace("Z", "+00:00")))
+    except ValueError:
+        raise validation_failed({name: "invalid"}, f"{name} is an ISO 8601 time, e.g. 2026-01-31T08:00:00Z") from None
+
+
+def flag_filter(code: str) -> sa.ColumnElement[bool]:
+    # Flags are a JSON list written by our own serializer, so a textual match on `"code": "<code>"` is exact on
+    # both backends; codes are checked against a fixed pattern first and bound as a parameter.
+    return sa.cast(moderation_queue.c.flags, sa.Text).like(f'%"code": "{code}"%')
+
+
 @routes.get("/api/v1/moderation/queue")
 async def queue(request: web.Request) -> web.Response:
     await require(request, "moderator")
@@ -140,6 +158,16 @@ async def queue(request: web.Request) -> web.Response:
         if not ARTICLE_ID.match(article_id):
             raise validation_failed({"article_id": "invalid"})
         statement = statement.where(q.c.article_id == article_id)
+    flag = request.query.get("flag")
+    if flag:
+        if not FLAG_CODE.match(flag):
+            raise validation_failed({"flag": "invalid"})
+        statement = statement.where(flag_filter(flag))
+    after, before = _since(request, "submitted_after"), _since(request, "submitted_before")
+    if after is not None:
+        statement = statement.where(q.c.submitted_at >= after)
+    if before is not None:
+        statement = statement.where(q.c.submitted_at < before)
     cursor = request.query.get("cursor")
     if cursor:
         stamp, last_id = _decode_cursor(cursor)
@@ -156,15 +184,81 @@ async def queue(request: web.Request) -> web.Response:
     return web.json_response({"items": [queue_item(row, now) for row in page], "next_cursor": next_cursor})
 
 
+def _same_author(row: Any) -> sa.ColumnElement[bool]:
+    """One author: the same phone (one data-key subject), or, without a phone, the same name from the same address."""
+    q = moderation_queue
+    if str(row.subject_id).startswith("p-"):
+        return q.c.subject_id == row.subject_id
+    if row.client_hash is None:
+        return q.c.comment_id == row.comment_id
+    return sa.and_(q.c.author_name == row.author_name, q.c.client_hash == row.client_hash)
+
+
+async def _queue_row(conn: AsyncConnection, comment_id: uuid.UUID) -> Any:
+    row = (await conn.execute(_queue_select().where(moderation_queue.c.comment_id == comment_id))).first()
+    if row is None:
+        raise not_found("no such comment")
+    return row
+
+
+@routes.get("/api/v1/moderation/comments/{comment_id}/related")
+async def related(request: web.Request) -> web.Response:
+    """The same author's other comments, newest first: what a moderator weighs before deciding."""
+    await require(request, "moderator")
+    rt = runtime(request)
+    comment_id = comment_id_of(request)
+    async with rt.db.read() as conn:
+        row = await _queue_row(conn, comment_id)
+        rows = (
+            await conn.execute(
+                _queue_select()
+                .where(_same_author(row), moderation_queue.c.comment_id != comment_id)
+                .order_by(moderation_queue.c.submitted_at.desc())
+                .limit(50)
+            )
+        ).all()
+    now = rt.clock()
+    return web.json_response({"items": [queue_item(item, now) for item in rows]})
+
+
+@routes.post("/api/v1/moderation/comments/{comment_id}/reject-author")
+async def reject_author(request: web.Request) -> web.Response:
+    """A spam wave in one action: reject every pending comment by this comment's author."""
+    principal = await require(request, "moderator")
+    rt = runtime(request)
+    comment_id = comment_id_of(request)
+    fields = Fields(await read_object(request))
+    reason = fields.choice("reason_code", REASON_CODES)
+    note = fields.optional("note", text.NOTE_MAX_LEN, multiline=True)
+    fields.check()
+    async with rt.db.read() as conn:
+        row = await _queue_row(conn, comment_id)
+        targets = (
+            await conn.execute(
+                sa.select(moderation_queue.c.comment_id, moderation_queue.c.version)
+                .where(_same_author(row), moderation_queue.c.status == "pending")
+                .order_by(moderation_queue.c.submitted_at)
+            )
+        ).all()
+    results: list[dict[str, Any]] = []
+    for target in targets:
+        body = {"expected_version": target.version, "reason_code": reason, "note": note}
+        try:
+            results.append(await decide_one(request, principal, "reject", target.comment_id, body))
+        except ApiError as error:
+            results.append(
+                {"id": str(target.comment_id), "status": None, "error": {"code": error.code, "message": error.message}}
+            )
+    return web.json_response({"results": results})
+
+
 @routes.get("/api/v1/moderation/comments/{comment_id}")
 async def queue_entry(request: web.Request) -> web.Response:
     await require(request, "moderator")
     rt = runtime(request)
     comment_id = comment_id_of(request)
     async with rt.db.read() as conn:
-        row = (await conn.execute(_queue_select().where(moderation_queue.c.comment_id == comment_id))).first()
-    if row is None:
-        raise not_found("no such comment")
+        row = await _queue_row(conn, comment_id)
     return web.json_response(queue_item(row, rt.clock()))
 
 
@@ -221,10 +315,19 @@ async def claim(request: web.Request) -> web.Response:
 
 @routes.delete("/api/v1/moderation/claims")
 async def release_claims(request: web.Request) -> web.Response:
+    """Release the caller's leases: all of them, or those named by `?id=` (repeatable)."""
     principal = await require(request, "moderator")
     rt = runtime(request)
+    statement = sa.delete(claims).where(claims.c.moderator == principal.name)
+    named = request.query.getall("id", [])
+    if named:
+        try:
+            ids = [uuid.UUID(value) for value in named]
+        except ValueError:
+            raise validation_failed({"id": "invalid"}) from None
+        statement = statement.where(claims.c.comment_id.in_(ids))
     async with rt.db.write() as conn:
-        released = await conn.execute(sa.delete(claims).where(claims.c.moderator == principal.name))
+        released = await conn.execute(statement)
     return web.json_response({"released": int(released.rowcount or 0)})
 
 

@@ -360,6 +360,14 @@ def _moderation_schemas() -> Json:
             closed=False,
         ),
         "ClaimedItems": obj({"items": {"type": "array", "items": schema("QueueItem")}}),
+        "RelatedItems": obj({"items": {"type": "array", "items": schema("QueueItem")}}),
+        "AuthorRejection": obj(
+            {
+                "reason_code": reason_code,
+                "note": nullable(string("Why, for the history.", maxLength=text.NOTE_MAX_LEN)),
+            },
+            required=("reason_code",),
+        ),
         "ReleasedClaims": obj({"released": integer(0)}),
         "Decision": obj(decision_properties, required=("expected_version",), closed=False),
         "BulkDecision": obj(
@@ -638,7 +646,35 @@ def _moderation_paths() -> Json:
                     query("article_id", "Only this article's comments.", string(pattern=ARTICLE_ID.pattern)),
                     query("limit", "Items per page.", integer(1, 200, default=50)),
                     query("cursor", "The `next_cursor` of the previous page.", string()),
+                    query(
+                        "flag", "Only comments flagged with this code at submission.", string(pattern="^[a-z_]{1,40}$")
+                    ),
+                    query("submitted_after", "Submitted at or after this time.", string(format="date-time")),
+                    query("submitted_before", "Submitted before this time.", string(format="date-time")),
                 ),
+                role="moderator",
+            )
+        },
+        "/api/v1/moderation/comments/{comment_id}/related": {
+            "get": operation(
+                "relatedComments",
+                "The same author's other comments, newest first",
+                "moderation",
+                {"200": response("Up to 50 comments.", "RelatedItems"), "404": common("NotFound")},
+                description="The same author: the same phone number or, without one, the same name from the same "
+                "client address.",
+                parameters=(comment,),
+                role="moderator",
+            )
+        },
+        "/api/v1/moderation/comments/{comment_id}/reject-author": {
+            "post": operation(
+                "rejectAuthor",
+                "Reject every pending comment by this comment's author (a spam wave)",
+                "moderation",
+                {"200": response("Each rejection's result.", "BulkResults"), **BODY_ERRORS, "404": common("NotFound")},
+                parameters=(comment,),
+                body="AuthorRejection",
                 role="moderator",
             )
         },
@@ -668,9 +704,13 @@ def _moderation_paths() -> Json:
             ),
             "delete": operation(
                 "releaseClaims",
-                "Release all of the caller's claims",
+                "Release the caller's claims: all, or those named",
                 "moderation",
-                {"200": response("How many claims were released.", "ReleasedClaims")},
+                {
+                    "200": response("How many claims were released.", "ReleasedClaims"),
+                    "422": common("ValidationFailed"),
+                },
+                parameters=(query("id", "A claimed comment to release (repeatable).", string(format="uuid")),),
                 role="moderator",
             ),
         },

@@ -252,3 +252,71 @@ async def test_health_readiness_and_metrics_answer(api: Api) -> None:
     metrics = await (await api.client.get("/metrics")).text()
     assert "comments_http_requests_total" in metrics
     assert (await api.client.get("/healthz")).headers["X-Request-Id"]
+
+
+async def test_a_spam_wave_from_one_phone_is_rejected_in_one_action(api: Api) -> None:
+    article_id = article()
+    wave = [(await (await api.submit(article_id, phone="0987 654 321")).json())["id"] for _ in range(5)]
+    bystander = await _pending(api, article_id)
+    token = await api.token()
+
+    response = await api.client.post(
+        f"/api/v1/moderation/comments/{wave[0]}/reject-author",
+        json={"reason_code": "spam", "note": "đợt spam"},
+        headers=bearer(token),
+    )
+
+    results = (await response.json())["results"]
+    assert sorted(result["id"] for result in results) == sorted(wave)
+    assert {result["status"] for result in results} == {"rejected"}
+    entry = await api.client.get(f"/api/v1/moderation/comments/{bystander}", headers=bearer(token))
+    assert (await entry.json())["status"] == "pending"
+
+
+async def test_the_authors_other_comments_are_listed_for_the_moderator(api: Api) -> None:
+    first = (await (await api.submit(article(), phone="0977 111 222")).json())["id"]
+    second = (await (await api.submit(article(), phone="+84977111222")).json())["id"]
+    token = await api.token()
+
+    related = await api.client.get(f"/api/v1/moderation/comments/{second}/related", headers=bearer(token))
+
+    assert [item["id"] for item in (await related.json())["items"]] == [first]
+
+
+async def test_the_queue_filters_by_time_and_rejects_bad_filters(api: Api) -> None:
+    article_id = article()
+    before = await _pending(api, article_id)
+    api.clock.advance(3600)
+    cut = (api.clock()).isoformat()
+    api.clock.advance(1)
+    after = await _pending(api, article_id)
+    token = await api.token()
+    common = {"article_id": article_id}
+
+    newer = await api.client.get(
+        "/api/v1/moderation/queue", params={**common, "submitted_after": cut}, headers=bearer(token)
+    )
+    older = await api.client.get(
+        "/api/v1/moderation/queue", params={**common, "submitted_before": cut}, headers=bearer(token)
+    )
+    bad = await api.client.get(
+        "/api/v1/moderation/queue", params={"submitted_after": "yesterday"}, headers=bearer(token)
+    )
+
+    assert [item["id"] for item in (await newer.json())["items"]] == [after]
+    assert [item["id"] for item in (await older.json())["items"]] == [before]
+    assert await _code(bad) == (422, "validation_failed")
+
+
+async def test_released_claims_go_back_to_the_queue(api: Api) -> None:
+    article_id = article()
+    comment_id = await _pending(api, article_id)
+    first, second = await api.token(), await api.token()
+    claim = {"limit": 5, "article_id": article_id}
+    await api.client.post("/api/v1/moderation/claims", json=claim, headers=bearer(first))
+
+    released = await api.client.delete(f"/api/v1/moderation/claims?id={comment_id}", headers=bearer(first))
+    taken = await api.client.post("/api/v1/moderation/claims", json=claim, headers=bearer(second))
+
+    assert (await released.json())["released"] == 1
+    assert [item["id"] for item in (await taken.json())["items"]] == [comment_id]
