@@ -187,11 +187,13 @@ async def queue(request: web.Request) -> web.Response:
 def _same_author(row: Any) -> sa.ColumnElement[bool]:
     """One author: the same phone (one data-key subject), or, without a phone, the same name from the same address."""
     q = moderation_queue
-    if str(row.subject_id).startswith("p-"):
-        return q.c.subject_id == row.subject_id
-    if row.client_hash is None:
-        return q.c.comment_id == row.comment_id
-    return sa.and_(q.c.author_name == row.author_name, q.c.client_hash == row.client_hash)
+    subject: str = row.subject_id
+    client: str | None = row.client_hash
+    if subject.startswith("p-"):
+        return q.c.subject_id == subject
+    if client is None:
+        return q.c.subject_id == subject
+    return sa.and_(q.c.author_name == str(row.author_name), q.c.client_hash == client)
 
 
 async def _queue_row(conn: AsyncConnection, comment_id: uuid.UUID) -> Any:
