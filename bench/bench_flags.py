@@ -13,7 +13,8 @@ import time
 import timeit
 from collections.abc import Callable
 
-from service.flags import Screener, Screening, _fold, _normalise, compile_list
+from service.flags import Screener, Screening
+from service.wordlists import compile_list, fold, normalise
 
 AUTHOR = "Nguyễn Văn Hùng"
 TITLE = "Giải phóng mặt bằng"
@@ -63,15 +64,15 @@ def naive_loop(banned: list[str], suspect: list[str]) -> Callable[[], object]:
     for line in banned + suspect:
         text, _, options = line.partition(" |")
         exact = "exact" in options
-        key = _normalise(text) if exact else _fold(_normalise(text))
+        key = normalise(text) if exact else fold(normalise(text))
         words = r"[^\w\n]+".join(re.escape(word) for word in key.split())
         compiled.append((re.compile(rf"(?<!\w){words}(?!\w)"), exact))
 
     def screen() -> list[str]:
         hits = []
         for field in FIELDS:
-            normalised = _normalise(field)
-            folded = _fold(normalised)
+            normalised = normalise(field)
+            folded = fold(normalised)
             for pattern, exact in compiled:
                 if pattern.search(normalised if exact else folded):
                     hits.append(pattern.pattern)

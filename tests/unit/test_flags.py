@@ -12,20 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from service.events import Flag
-from service.flags import (
-    CODES,
-    FIELDS,
-    Entry,
-    Screener,
-    Screening,
-    WordList,
-    _fold,
-    compile_list,
-    default_screener,
-    load_list,
-    parse_entry,
-)
+from service.flags import CODES, FIELDS, Screener, Screening, default_screener
 from service.text import fold_diacritics
+from service.wordlists import Entry, WordList, compile_list, fold, load_list, parse_entry
 
 NAME = "Nguyễn Văn Hùng"
 TITLE = "Ý kiến bạn đọc"
@@ -477,4 +466,4 @@ def test_an_entry_always_finds_itself(line: str) -> None:
 
 @given(st.text())
 def test_the_fast_folding_agrees_with_fold_diacritics(text: str) -> None:
-    assert _fold(text) == fold_diacritics(text)
+    assert fold(text) == fold_diacritics(text)
