@@ -29,8 +29,8 @@ class Asset:
 
 
 @functools.lru_cache(maxsize=16)
-def _load(path: Path, mtime_ns: int) -> Asset:
-    # Keyed on the modification time so an edited file is served without a restart; in production it never changes.
+def _load(path: Path, mtime_ns: int, size: int) -> Asset:
+    # Keyed on the file's time and size so an edited file is served without a restart; in production it never changes.
     plain = path.read_bytes()
     digest = hashlib.sha256(plain).hexdigest()[:32]
     return Asset(plain=plain, gzipped=gzip.compress(plain, 9, mtime=0), etag=f'"{digest}"', gzip_etag=f'"{digest}-gz"')
@@ -38,11 +38,12 @@ def _load(path: Path, mtime_ns: int) -> Asset:
 
 def asset(name: str) -> Asset:
     path = STATIC / name
-    return _load(path, path.stat().st_mtime_ns)
+    stat = path.stat()
+    return _load(path, stat.st_mtime_ns, stat.st_size)
 
 
-def _accepts_gzip(request: web.Request) -> bool:
-    for item in request.headers.get("Accept-Encoding", "").lower().split(","):
+def accepts_gzip(accept_encoding: str) -> bool:
+    for item in accept_encoding.lower().split(","):
         coding, _, params = item.strip().partition(";")
         if coding.strip() in ("gzip", "*"):
             return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
@@ -59,7 +60,7 @@ def _matched(if_none_match: str, script: Asset, selected: str) -> str | None:
 
 def serve(request: web.Request, name: str) -> web.Response:
     script = asset(name)
-    compressed = _accepts_gzip(request) and len(script.gzipped) < len(script.plain)
+    compressed = accepts_gzip(request.headers.get("Accept-Encoding", "")) and len(script.gzipped) < len(script.plain)
     etag = script.gzip_etag if compressed else script.etag
     headers = {
         "Cache-Control": CACHE_CONTROL,

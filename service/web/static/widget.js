@@ -154,7 +154,8 @@
 
   const STYLE = `
 :host{display:block}
-.w{all:initial;display:block;font:16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Helvetica Neue",Arial,sans-serif;
+.w{all:initial;display:block;
+font:16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Helvetica Neue",Arial,sans-serif;
 color:var(--cw-ink,#1a1a1a);background:var(--cw-bg,#fff);text-align:left;overflow-wrap:anywhere;
 --a:var(--cw-accent,#9f224e);--muted:#555;--line:#d4d4d4;--soft:#f6f6f6;--err:#b3261e;--focus:var(--cw-focus,#1a5fb4)}
 *,*::before,*::after{box-sizing:border-box}
@@ -180,8 +181,8 @@ input:focus,textarea:focus,button:focus-visible,.c:focus{outline:3px solid var(-
 .count{float:right}
 .count.over{color:var(--err);font-weight:600}
 .cap-row{display:flex;flex-wrap:wrap;align-items:center;gap:8px 16px;margin:0 0 8px}
-.cap-img{display:block;width:200px;height:70px;max-width:100%;background:#fff;border:1px solid var(--line);border-radius:6px;
-font-size:.8125em;color:var(--muted);object-fit:contain}
+.cap-img{display:block;width:200px;height:70px;max-width:100%;background:#fff;border:1px solid var(--line);
+border-radius:6px;font-size:.8125em;color:var(--muted);object-fit:contain}
 .cap-act{display:flex;flex-direction:column;align-items:flex-start;gap:2px}
 #f-captcha_answer{max-width:14em;text-transform:uppercase;letter-spacing:.12em}
 button{font:inherit;cursor:pointer;border-radius:6px;min-height:44px}
@@ -190,7 +191,8 @@ button{font:inherit;cursor:pointer;border-radius:6px;min-height:44px}
 .secondary{background:#fff;color:var(--a);border:1px solid var(--a);padding:6px 16px;font-weight:600}
 .link{background:none;border:0;color:var(--a);text-decoration:underline;padding:4px 2px;min-height:36px;text-align:left}
 .hp{position:absolute!important;left:-10000px;top:auto;width:1px;height:1px;overflow:hidden}
-.sr{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
+.sr{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;
+border:0}
 .msg{margin:0 0 12px;padding:10px 12px;background:#fff;border-left:4px solid var(--a);border-radius:4px}
 .msg.bad{border-left-color:var(--err);color:var(--err);font-weight:600}
 .replying{display:flex;flex-wrap:wrap;align-items:center;gap:4px 12px;margin:0 0 12px;padding:6px 12px;background:#fff;
@@ -216,7 +218,8 @@ time{color:var(--muted);font-size:.875em}
 `;
 
   // --- small helpers -----------------------------------------------------------------------------------------------
-  const format = (template, values) => template.replace(/\{(\w+)\}/g, (all, key) => (key in values ? values[key] : all));
+  const format = (template, values) =>
+    template.replace(/\{(\w+)\}/g, (all, key) => (key in values ? values[key] : all));
 
   /** An element; string children become Text nodes (never parsed as HTML). */
   const h = (tag, attributes, ...children) => {
@@ -265,7 +268,8 @@ time{color:var(--muted);font-size:.875em}
       this.relative = new Intl.RelativeTimeFormat(this.t.locale, { numeric: "auto" });
       this.numbers = new Intl.NumberFormat(this.t.locale);
       this.root = host.shadowRoot || host.attachShadow({ mode: "open" });
-      if ("adoptedStyleSheets" in this.root && typeof CSSStyleSheet === "function" && "replaceSync" in CSSStyleSheet.prototype) {
+      const constructable = typeof CSSStyleSheet === "function" && "replaceSync" in CSSStyleSheet.prototype;
+      if (constructable && "adoptedStyleSheets" in this.root) {
         // A constructed sheet: not subject to the host page's style-src CSP (an inline <style> would be).
         const sheet = new CSSStyleSheet();
         sheet.replaceSync(STYLE);
@@ -306,7 +310,7 @@ time{color:var(--muted);font-size:.875em}
       this.image = h("img", { class: "cap-img", alt: t.captchaLoading, width: "200", height: "70", decoding: "async" });
       this.submitButton = h("button", { type: "submit", class: "primary", text: t.submit });
       this.counter = h("span", { class: "count", "aria-hidden": "true" });
-      this.honeypot = h("input", { name: "website", id: "f-website", type: "text", tabindex: "-1", autocomplete: "off" });
+      this.honeypot = h("input", { name: "website", id: "f-website", tabindex: "-1", autocomplete: "off" });
 
       this.form = h(
         "form",
@@ -317,8 +321,18 @@ time{color:var(--muted);font-size:.875em}
         this.field("author_name", { required: true, autocomplete: "name" }),
         this.field("phone", { type: "tel", autocomplete: "tel", inputmode: "tel", hint: t.phoneHint }),
         this.field("title", { required: true, autocomplete: "off" }),
-        this.field("body", { required: true, multiline: true, hint: format(t.bodyHint, { max: this.numbers.format(LIMITS.body) }) }),
-        h("div", { class: "hp", "aria-hidden": "true" }, h("label", { for: "f-website", text: t.website }), this.honeypot),
+        this.field("body", {
+          required: true,
+          multiline: true,
+          hint: format(t.bodyHint, { max: this.numbers.format(LIMITS.body) }),
+        }),
+        // The honeypot: off screen, out of the tab order, hidden from screen readers; only bots fill it in.
+        h(
+          "div",
+          { class: "hp", "aria-hidden": "true" },
+          h("label", { for: "f-website", text: t.website }),
+          this.honeypot,
+        ),
         this.captchaField(),
         this.message,
         this.submitButton,
@@ -338,15 +352,23 @@ time{color:var(--muted);font-size:.875em}
       this.closedNote = h("p", { class: "box", tabindex: "-1", hidden: true, text: t.closed });
 
       this.sortButtons = {};
-      const sortBar = h("div", { class: "bar", role: "group", "aria-label": t.sortLabel }, h("span", { "aria-hidden": "true", text: t.sortLabel + ":" }));
+      const sortBar = h(
+        "div",
+        { class: "bar", role: "group", "aria-label": t.sortLabel },
+        h("span", { "aria-hidden": "true", text: t.sortLabel + ":" }),
+      );
       for (const order of ["newest", "oldest"]) {
-        this.sortButtons[order] = h("button", { type: "button", "aria-pressed": String(order === this.order), onclick: () => this.sort(order), text: t[order] });
-        sortBar.append(this.sortButtons[order]);
+        const pressed = String(order === this.order);
+        const button = h("button", { type: "button", "aria-pressed": pressed, text: t[order] });
+        button.addEventListener("click", () => this.sort(order));
+        this.sortButtons[order] = button;
+        sortBar.append(button);
       }
       this.list = h("ol", { class: "thread", "aria-labelledby": "cw-heading" });
       this.emptyNote = h("p", { class: "empty", hidden: true, text: t.empty });
       this.listError = h("p", { class: "msg bad", hidden: true, text: t.listFailed });
-      this.moreButton = h("button", { type: "button", class: "secondary more", hidden: true, onclick: () => this.loadPage() });
+      this.moreButton = h("button", { type: "button", class: "secondary more", hidden: true });
+      this.moreButton.addEventListener("click", () => this.loadPage());
 
       this.root.append(
         h(
@@ -367,7 +389,9 @@ time{color:var(--muted);font-size:.875em}
       this.count();
     }
 
-    field(name, { type = "text", required = false, multiline = false, hint = null, autocomplete = null, inputmode = null }) {
+    field(name, options) {
+      const { type = "text", required = false, multiline = false } = options;
+      const { hint = null, autocomplete = null, inputmode = null } = options;
       const id = "f-" + name;
       const described = [hint ? id + "-hint" : null, id + "-error"].filter(Boolean).join(" ");
       const input = h(multiline ? "textarea" : "input", {
@@ -385,11 +409,16 @@ time{color:var(--muted);font-size:.875em}
       return h(
         "div",
         { class: "f" },
-        h("label", { for: id }, this.t[name], required ? h("span", { class: "req", "aria-hidden": "true", text: "*" }) : null),
+        h("label", { for: id }, this.t[name], required ? this.requiredMark() : null),
         input,
         hint ? h("span", { class: "hint", id: id + "-hint" }, name === "body" ? this.counter : null, hint) : null,
         this.errors[name],
       );
+    }
+
+    requiredMark() {
+      // Seen, not spoken: the input's `required` already tells assistive technology.
+      return h("span", { class: "req", "aria-hidden": "true", text: "*" });
     }
 
     captchaField() {
@@ -410,7 +439,7 @@ time{color:var(--muted);font-size:.875em}
       return h(
         "div",
         { class: "f" },
-        h("label", { for: id }, t.captcha_answer, h("span", { class: "req", "aria-hidden": "true", text: "*" })),
+        h("label", { for: id }, t.captcha_answer, this.requiredMark()),
         h(
           "div",
           { class: "cap-row" },
@@ -418,8 +447,8 @@ time{color:var(--muted);font-size:.875em}
           h(
             "div",
             { class: "cap-act" },
-            h("button", { type: "button", class: "link", onclick: () => this.listen() }, h("span", { "aria-hidden": "true", text: "🔊 " }), t.listen),
-            h("button", { type: "button", class: "link", onclick: () => this.renewCaptcha(t.renewed) }, h("span", { "aria-hidden": "true", text: "↻ " }), t.renew),
+            h("button", { type: "button", class: "link", onclick: () => this.listen(), text: t.listen }),
+            h("button", { type: "button", class: "link", onclick: () => this.renewCaptcha(t.renewed), text: t.renew }),
           ),
         ),
         input,
@@ -563,13 +592,13 @@ time{color:var(--muted);font-size:.875em}
       const invalid = this.validate();
       if (Object.keys(invalid).length) return this.showErrors(invalid);
       if (!this.challenge) {
+        // No code on screen (it failed to load): fetch one; the reader types it and sends again.
         await this.renewCaptcha();
-        this.setError("captcha_answer", "required");
-        this.note(t.captchaWrong, true);
+        if (this.challenge) this.setError("captcha_answer", "required");
         return this.inputs.captcha_answer.focus();
       }
       const value = (name) => this.inputs[name].value;
-      const document_ = {
+      const payload = {
         author_name: value("author_name"),
         title: value("title"),
         body: value("body"),
@@ -577,10 +606,11 @@ time{color:var(--muted);font-size:.875em}
         captcha_answer: value("captcha_answer"),
         website: this.honeypot.value,
       };
-      if (value("phone").trim()) document_.phone = value("phone");
-      if (this.replyTo) document_.parent_id = this.replyTo.id;
+      if (value("phone").trim()) payload.phone = value("phone");
+      if (this.replyTo) payload.parent_id = this.replyTo.id;
       // One key per composed comment: the same text sent again (a retry, a corrected code) keeps its key.
-      const composed = JSON.stringify([document_.author_name, document_.phone, document_.title, document_.body, document_.parent_id]);
+      const { author_name, phone, title, body, parent_id } = payload;
+      const composed = JSON.stringify([author_name, phone, title, body, parent_id]);
       if (composed !== this.keyFor) {
         this.key = randomKey();
         this.keyFor = composed;
@@ -594,7 +624,7 @@ time{color:var(--muted);font-size:.875em}
           method: "POST",
           credentials: "omit",
           headers: { "Content-Type": "application/json", "Idempotency-Key": this.key },
-          body: JSON.stringify(document_),
+          body: JSON.stringify(payload),
         });
         answer = await response.json().catch(() => null);
       } catch {
@@ -603,7 +633,7 @@ time{color:var(--muted);font-size:.875em}
       }
       this.setBusy(false);
       const error = (answer && answer.error) || {};
-      if (response.status === 202 && answer) return this.accepted(answer, document_);
+      if (response.status === 202 && answer) return this.accepted(answer, payload);
       if (response.status === 409 && error.code === "article_closed") return this.showClosed(true);
       if (response.status === 429) {
         const seconds = parseInt(response.headers.get("Retry-After") || "", 10) || 30;
@@ -625,8 +655,9 @@ time{color:var(--muted);font-size:.875em}
     }
 
     async wrongCode() {
+      // The wrong attempt used the challenge up: a new one, everything else as typed.
       await this.renewCaptcha();
-      this.showErrors({});
+      for (const name of FIELDS) this.clearError(name);
       this.setError("captcha_answer", "invalid");
       this.errors.captcha_answer.textContent = this.t.captchaWrong;
       this.note(this.t.captchaWrong, true);
@@ -635,16 +666,19 @@ time{color:var(--muted);font-size:.875em}
 
     fieldErrors(fields) {
       const parent = fields.parent_id;
+      if (parent || fields.captcha_id) {
+        // The reply target is checked after the code, so that code is used up too.
+        this.renewCaptcha();
+      }
+      if (fields.captcha_id) fields = { ...fields, captcha_answer: "required" };
+      if (FIELDS.some((name) => fields[name])) this.showErrors(fields);
       if (parent) {
         this.cancelReply(false);
         this.note(this.errorText("parent_id", parent), true);
+        if (!FIELDS.some((name) => fields[name])) this.focusFirstEmpty();
+      } else if (!FIELDS.some((name) => fields[name])) {
+        this.note(this.errorText("", Object.values(fields)[0] || "invalid"), true);
       }
-      if (fields.captcha_id) {
-        this.renewCaptcha();
-        fields = { ...fields, captcha_answer: "required" };
-      }
-      if (FIELDS.some((name) => fields[name])) this.showErrors(fields);
-      else if (!parent) this.note(this.errorText("", Object.values(fields)[0] || "invalid"), true);
     }
 
     accepted(answer, sent) {
@@ -734,7 +768,9 @@ time{color:var(--muted);font-size:.875em}
     sort(order) {
       if (order === this.order) return;
       this.order = order;
-      for (const [name, button] of Object.entries(this.sortButtons)) button.setAttribute("aria-pressed", String(name === order));
+      for (const [name, button] of Object.entries(this.sortButtons)) {
+        button.setAttribute("aria-pressed", String(name === order));
+      }
       this.resetList();
       this.loadPage();
     }
@@ -751,7 +787,8 @@ time{color:var(--muted);font-size:.875em}
       let data;
       try {
         const query = "?page=" + page + "&per_page=" + PER_PAGE + "&order=" + this.order;
-        const response = await fetch(this.api("articles/" + encodeURIComponent(this.articleId) + "/comments" + query), { credentials: "omit" });
+        const url = this.api("articles/" + encodeURIComponent(this.articleId) + "/comments" + query);
+        const response = await fetch(url, { credentials: "omit" });
         if (!response.ok) throw new Error(String(response.status));
         data = await response.json();
       } catch {
@@ -778,7 +815,8 @@ time{color:var(--muted);font-size:.875em}
       this.showTotal(finished);
       if (page > 1) {
         this.say(format(this.t.loadedMore, { n: data.items.length }));
-        if (moreHadFocus && firstNew) firstNew.focus();
+        const target = firstNew || this.list.lastElementChild;
+        if (moreHadFocus && target) target.focus();
       }
     }
 
@@ -828,7 +866,9 @@ time{color:var(--muted);font-size:.875em}
 
     flushOrphans() {
       // Replies whose parent is no longer published stay visible on their own rather than lost.
-      for (const waiting of this.orphans.values()) for (const item of waiting) this.list.append(this.render(item, false));
+      for (const waiting of this.orphans.values()) {
+        for (const item of waiting) this.list.append(this.render(item, false));
+      }
       this.orphans.clear();
     }
 
@@ -845,12 +885,18 @@ time{color:var(--muted);font-size:.875em}
             "p",
             { class: "meta" },
             h("span", { class: "name", text: item.author_name }),
-            h("time", { datetime: when.toISOString(), title: this.dates.format(when), text: this.ago(when) + " · " + this.dates.format(when) }),
+            h("time", { datetime: when.toISOString(), text: this.ago(when) + " · " + this.dates.format(when) }),
           ),
           h(isRoot ? "h3" : "h4", { class: "title", text: item.title }),
           h("p", { class: "body", text: item.body }),
           isRoot && this.closedNote.hidden
-            ? h("button", { type: "button", class: "link", "aria-label": format(t.replyTo, { name: item.author_name }), onclick: () => this.startReply(item), text: t.reply })
+            ? h("button", {
+                type: "button",
+                class: "link",
+                "aria-label": format(t.replyTo, { name: item.author_name }),
+                onclick: () => this.startReply(item),
+                text: t.reply,
+              })
             : null,
         ),
       );
@@ -877,6 +923,10 @@ time{color:var(--muted);font-size:.875em}
     };
 
     namespace.mount = (host, options) => {
+      if (!options || !options.articleId) {
+        console.warn("CommentsWidget: data-article-id is missing, so no widget was shown");
+        return null;
+      }
       if (mounted.has(host)) return null;
       mounted.add(host);
       const base = options.base || namespace.base || location.href;
@@ -895,9 +945,10 @@ time{color:var(--muted);font-size:.875em}
       return host;
     };
 
-    namespace.scan = () => {
-      for (const script of document.querySelectorAll("script[data-article-id][src]")) {
-        if (mounted.has(script) || !/\/widget\.js([?#]|$)/.test(script.src)) continue;
+    namespace.scan = (current) => {
+      for (const script of document.querySelectorAll("script[src][data-article-id]")) {
+        // Tags of this script not run yet (async) are mounted now; their own run then finds them done.
+        if (mounted.has(script) || (script !== current && !/\/widget\.js([?#]|$)/.test(script.src))) continue;
         mounted.add(script);
         const base = new URL(".", script.src).href;
         namespace.base = namespace.base || base;
@@ -908,5 +959,5 @@ time{color:var(--muted);font-size:.875em}
   }
   const current = document.currentScript;
   if (current && current.src) namespace.base = namespace.base || new URL(".", current.src).href;
-  namespace.scan();
+  namespace.scan(current);
 })();
