@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from pathlib import Path
 
 from service.events import Flag
 from service.text import FieldError, casefold_nfc, normalize_phone
@@ -256,6 +257,17 @@ def _signals(
         yield mixed
     if prose and _all_caps(without_links):
         yield Flag(code="all_caps", field=name, detail="written in capital letters")
+
+
+def screener_for(banned: Path | None, suspect: Path | None) -> Screener:
+    """The configured lists, each falling back to the bundled one."""
+    if banned is None and suspect is None:
+        return default_screener()
+    bundled = default_screener()
+    return Screener(
+        banned=bundled.banned if banned is None else load_list(banned),
+        suspect=bundled.suspect if suspect is None else load_list(suspect),
+    )
 
 
 @functools.cache

@@ -137,7 +137,8 @@ async def _apply_one(conn: AsyncConnection, views: Views, item: RecordedEvent) -
         await conn.execute(
             sa.update(views.articles)
             .where(views.articles.c.article_id == event.article_id)
-            .values(moderation=event.moderation, closed=event.closed)
+            # The published list shows whether the article is closed, so its ETag must move too.
+            .values(moderation=event.moderation, closed=event.closed, changed_position=item.position)
         )
         return
     if isinstance(event, SubjectErased):

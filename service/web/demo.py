@@ -175,6 +175,7 @@ async def article_page(request: web.Request) -> web.Response:
 <p>Bài viết bạn tìm không tồn tại hoặc đã bị gỡ.</p>
 <p><a href="/">Về trang chủ</a></p>"""
         return page("Không tìm thấy bài viết", content, status=404)
+    # Server-side, for readers without JavaScript and for search engines; the widget renders the same list.
     async with runtime(request).db.read() as conn:
         rows = (
             await conn.execute(
@@ -193,12 +194,14 @@ async def article_page(request: web.Request) -> web.Response:
 {paragraphs}
 <p class="author">{escape(story.author)}</p>
 </article>
-<section class="comments" id="binh-luan" aria-labelledby="binh-luan-tieu-de">
+<div id="binh-luan"><div id="comments"></div><script src="/widget.js" data-article-id="{article_id}" async></script></div>
+<noscript>
+<section class="comments" aria-labelledby="binh-luan-tieu-de">
 <h2 id="binh-luan-tieu-de">Bình luận ({len(rows)})</h2>
 {_thread(rows)}
+<p class="empty">Cần bật JavaScript để gửi bình luận.</p>
 </section>
-<div id="comments"></div><script src="/widget.js" data-article-id="{article_id}" async></script>
-<noscript><p class="empty">Cần bật JavaScript để gửi bình luận.</p></noscript>"""
+</noscript>"""
     return page(f"{story.title} — {SITE_NAME}", content)
 
 

@@ -11,14 +11,14 @@ from typing import Any
 import sqlalchemy as sa
 from aiohttp import web
 
-from service import captcha, ratelimit, text
+from service import captcha, flags, ratelimit, text
 from service.application import Outcome, handle, idempotency_scope, idempotent_event_id, replay
 from service.commands import ReportComment, SubmitComment
 from service.crypto import comment_subject
 from service.db import utc
 from service.events import ARTICLE_ID, REPORT_REASONS, CommentSubmitted
 from service.moderation import ArticleClosed, CommentNotFound, InvalidField
-from service.tables import articles, published_comments
+from service.tables import articles, moderation_queue, published_comments
 from service.web.errors import ApiError, not_found, validation_failed
 from service.web.jsonio import Fields, query_int, read_object
 from service.web.runtime import Runtime, request_id_key, runtime
@@ -216,11 +216,21 @@ async def submit_comment(request: web.Request) -> web.Response:
     values, captcha_id, captcha_answer = _parse_submission(document, article_id)
     comment_id = uuid.uuid4()
     phone = values["phone"]
+    subject_id = rt.keyring.phone_subject(phone) if phone else comment_subject(comment_id)
+    client_hash = rt.keyring.client_hash(client_address(request))
+    screening = rt.screener.screen(
+        author_name=values["author_name"],
+        title=values["title"],
+        body=values["body"],
+        recent_bodies=await _recent_bodies(rt, subject_id if phone else None, client_hash),
+    )
     command = SubmitComment(
         comment_id=comment_id,
-        subject_id=rt.keyring.phone_subject(phone) if phone else comment_subject(comment_id),
-        client_hash=rt.keyring.client_hash(client_address(request)),
+        subject_id=subject_id,
+        client_hash=client_hash,
         default_moderation=rt.settings.moderation.value,
+        held=screening.held,
+        flags=screening.flags,
         **values,
     )
     event_id = None if key is None else idempotent_event_id(idempotency_scope(command), key)
@@ -255,6 +265,17 @@ async def submit_comment(request: web.Request) -> web.Response:
     return web.json_response(_submission_view(outcome), status=202)
 
 
+async def _recent_bodies(rt: Runtime, subject_id: str | None, client_hash: str) -> list[str]:
+    """The same author's latest bodies (same phone, else same address), for the repeated-text flag."""
+    q = moderation_queue
+    same = q.c.subject_id == subject_id if subject_id is not None else q.c.client_hash == client_hash
+    async with rt.db.read() as conn:
+        rows = await conn.execute(
+            sa.select(q.c.body).where(same).order_by(q.c.submitted_at.desc()).limit(flags.RECENT_BODIES_MAX)
+        )
+        return [str(body) for body in rows.scalars()]
+
+
 def _meta(request: web.Request) -> dict[str, str]:
     rt = runtime(request)
     return {
@@ -283,7 +304,7 @@ async def list_comments(request: web.Request) -> web.Response:
     async with rt.db.read() as conn:
         article = (
             await conn.execute(
-                sa.select(articles.c.published_count, articles.c.changed_position).where(
+                sa.select(articles.c.published_count, articles.c.changed_position, articles.c.closed).where(
                     articles.c.article_id == article_id
                 )
             )
@@ -315,7 +336,15 @@ async def list_comments(request: web.Request) -> web.Response:
         }
         for row in rows
     ]
-    body = {"article_id": article_id, "total": total, "page": page, "per_page": per_page, "items": items}
+    closed = bool(article.closed) if article else False
+    body = {
+        "article_id": article_id,
+        "total": total,
+        "closed": closed,
+        "page": page,
+        "per_page": per_page,
+        "items": items,
+    }
     return web.json_response(body, headers=headers)
 
 

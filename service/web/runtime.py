@@ -12,6 +12,7 @@ from aiohttp import web
 from service.auth import Principal
 from service.crypto import Keyring, Vault
 from service.db import Database, utcnow
+from service.flags import Screener
 from service.settings import Settings
 from service.web.metrics import Metrics
 
@@ -24,6 +25,7 @@ class Runtime:
     vault: Vault
     # CAPTCHA images and sounds are CPU-bound (PIL, wave): they run here, never on the event loop.
     renderer: ThreadPoolExecutor
+    screener: Screener = field(default_factory=Screener)
     metrics: Metrics = field(default_factory=Metrics)
     clock: Callable[[], datetime] = utcnow
 

@@ -59,6 +59,7 @@ def test_every_documented_variable_is_read() -> None:
         ({"COMMENTS_DATABASE_URL": "mysql://x"}, "COMMENTS_DATABASE_URL"),
         ({"COMMENTS_SECRET_KEY": "short"}, "COMMENTS_SECRET_KEY"),
         ({"COMMENTS_CAPTCHA_TEST_ANSWER": "TEST1"}, "COMMENTS_CAPTCHA_TEST_ANSWER"),
+        ({"COMMENTS_BANNED_WORDS": "/nonexistent/banned.txt"}, "COMMENTS_BANNED_WORDS"),
     ],
 )
 def test_a_bad_setting_is_refused_by_name(environ: dict[str, str], named: str) -> None:

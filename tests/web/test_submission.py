@@ -302,6 +302,8 @@ async def test_a_closed_article_refuses_comments(api: Api) -> None:
     assert closed.status == 200
 
     await _error(await api.submit(article_id), 409, "article_closed")
+    listing = await api.published(article_id)
+    assert listing["closed"] is True
 
 
 # --- reading ---------------------------------------------------------------------------------------------------
@@ -388,3 +390,40 @@ async def test_many_concurrent_submissions_all_land_without_lock_errors(api: Api
         headers={"Authorization": f"Bearer {token}"},
     )
     assert len((await queue.json())["items"]) == 30
+
+
+async def test_a_banned_word_holds_the_comment_even_under_post_moderation_and_says_why(make_api: ClientFactory) -> None:
+    from service.settings import Moderation
+
+    api = await make_api(moderation=Moderation.POST)
+    article_id = article()
+
+    response = await api.submit(article_id, body="Muốn kiếm tiền online thì vào đây, cá độ bóng đá uy tín")
+
+    assert (await response.json())["status"] == "pending"
+    token = await api.token()
+    entry = await api.client.get(
+        f"/api/v1/moderation/comments/{(await response.json())['id']}", headers={"Authorization": f"Bearer {token}"}
+    )
+    flags = (await entry.json())["flags"]
+    assert {flag["code"] for flag in flags} >= {"banned_word"}
+    assert all(flag["detail"] for flag in flags)
+    queue = await api.client.get(
+        "/api/v1/moderation/queue",
+        params={"flag": "banned_word", "article_id": article_id},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert len((await queue.json())["items"]) == 1
+
+
+async def test_the_same_text_twice_from_one_phone_is_flagged_as_repeated(api: Api) -> None:
+    body = "Đề nghị quận sớm sửa con đường trước cổng trường tiểu học."
+    await api.submit(article(), phone="0933 444 555", body=body)
+
+    second = await api.submit(article(), phone="+84933444555", body=body)
+
+    token = await api.token()
+    entry = await api.client.get(
+        f"/api/v1/moderation/comments/{(await second.json())['id']}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert "repeated_text" in {flag["code"] for flag in (await entry.json())["flags"]}
