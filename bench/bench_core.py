@@ -111,11 +111,15 @@ async def _run(name: str, url: str) -> None:
         reads = await _reads(Settings(database_url=url, secret_key=SECRET), db, vault)
     finally:
         await db.dispose()
-    print(f"[{name}] write: bare INSERT {baseline * 1e3:.2f} ms, submission {submission * 1e3:.2f} ms "
-          f"(x{submission / baseline:.1f}: encryption, hash chain, concurrency check, inline projections)")
-    print(f"[{name}] read over HTTP: /healthz {reads['healthz'] * 1e3:.2f} ms, published list "
-          f"{reads['list'] * 1e3:.2f} ms (x{reads['list'] / reads['healthz']:.1f}), 304 "
-          f"{reads['list_304'] * 1e3:.2f} ms (x{reads['list_304'] / reads['healthz']:.1f})")
+    print(
+        f"[{name}] write: bare INSERT {baseline * 1e3:.2f} ms, submission {submission * 1e3:.2f} ms "
+        f"(x{submission / baseline:.1f}: encryption, hash chain, concurrency check, inline projections)"
+    )
+    print(
+        f"[{name}] read over HTTP: /healthz {reads['healthz'] * 1e3:.2f} ms, published list "
+        f"{reads['list'] * 1e3:.2f} ms (x{reads['list'] / reads['healthz']:.1f}), 304 "
+        f"{reads['list_304'] * 1e3:.2f} ms (x{reads['list_304'] / reads['healthz']:.1f})"
+    )
 
 
 async def _postgres_url() -> str | None:

@@ -1,20 +1,18 @@
-"""Command line: serve, migrate, seed, rebuild, moderator, audit, import and export."""
+"""Command line: serve, migrate, seed, rebuild, moderator, audit, import, export, erase, retention, subject."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import IO
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from service import auth, eventstore, importing, migrate, seeding
+from service import auth, importing, migrate, seeding
 from service.crypto import Keyring, Vault, master_secret
 from service.db import Database, connect, utcnow
 from service.rebuild import rebuild
@@ -164,61 +162,6 @@ async def moderator_list(db: Database) -> int:
     return 0
 
 
-# --- audit and export -------------------------------------------------------------------------------------------
-
-
-async def audit_verify(db: Database) -> int:
-    async with db.read() as conn:
-        result = await eventstore.verify(conn)
-    view = {
-        "ok": result.ok,
-        "checked": result.checked,
-        "head_position": result.head_position,
-        "head_hash": result.head_hash,
-        "first_bad_position": result.first_bad_position,
-        "problem": result.problem,
-    }
-    print(json.dumps(view, ensure_ascii=False))
-    if not result.ok:
-        err(f"the event log was altered: first bad position {result.first_bad_position} ({result.problem})")
-        return 1
-    return 0
-
-
-async def export(db: Database, settings: Settings, output: Path | None) -> int:
-    from service.web.audit import event_view
-
-    vault = vault_of(settings)
-    target = None if output is None else output.with_name(output.name + ".partial")
-    stream: IO[bytes] = sys.stdout.buffer if target is None else target.open("wb")
-    progress = None if output is None else Progress("exported {done}/{total} events")
-    written = 0
-    try:
-        # One connection, one snapshot: a log growing meanwhile does not tear the export.
-        async with db.read() as conn:
-            total, _hash = await eventstore.head(conn)
-            async for item in eventstore.iterate_all(conn, vault.session()):
-                line = json.dumps(event_view(item), ensure_ascii=False, separators=(",", ":"))
-                stream.write(line.encode("utf-8") + b"\n")
-                written += 1
-                if progress is not None and written % 1000 == 0:
-                    progress(written, max(total, written))
-        stream.flush()
-    except BaseException:
-        if target is not None:
-            stream.close()
-            target.unlink(missing_ok=True)
-        raise
-    if output is not None and target is not None:
-        stream.close()
-        # Written beside the target and renamed, so a failed export never leaves a plausible half file.
-        target.replace(output)
-        if progress is not None:
-            progress(written, written)
-        err(f"exported {written} events to {output}")
-    return 0
-
-
 # --- import -----------------------------------------------------------------------------------------------------
 
 
@@ -260,9 +203,23 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = actions.add_parser("revoke", help="revoke a moderator's token")
     revoke.add_argument("name")
     actions.add_parser("list", help="list moderators")
-    audit = commands.add_parser("audit", help="check the event log")
+    audit = commands.add_parser("audit", help="check the event log, seal it, export its seals")
     checks = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
-    checks.add_parser("verify", help="verify the hash chain; exits 1 when the log was altered")
+    verify = checks.add_parser("verify", help="verify the hash chain and the seals; exits 1 when the log was altered")
+    verify.add_argument("--seals", type=Path, metavar="FILE", help="also check seals exported earlier to FILE")
+    checks.add_parser("seal", help="sign the log's head now (the server also seals every N events or M minutes)")
+    seals_out = checks.add_parser("export-seals", help="write every seal, with its public key, as JSON lines")
+    seals_out.add_argument("file", type=Path, help="the file to write, or - for standard output")
+    erase = commands.add_parser("erase", help="erase a reader's personal data by phone number (crypto-shredding)")
+    erase.add_argument("--phone", required=True, help="the number, in any usual spelling; - reads it from stdin")
+    erase.add_argument("--by", default="operator", help="who asked, recorded as moderator:NAME (default: operator)")
+    keep = commands.add_parser("retention", help="erase phone numbers whose newest comment is older than DAYS")
+    keep.add_argument("--older-than", type=int, metavar="DAYS", help="default: COMMENTS_PHONE_RETENTION_DAYS")
+    subject = commands.add_parser("subject", help="what the service holds on one reader")
+    about = subject.add_subparsers(dest="action", required=True, metavar="ACTION")
+    access = about.add_parser("export", help="everything held on a phone number, as JSON (a data-access request)")
+    access.add_argument("--phone", required=True, help="the number, in any usual spelling; - reads it from stdin")
+    access.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
     importer = commands.add_parser("import", help="import comments from a file (format: ndjson)")
     importer.add_argument("format")
     importer.add_argument("file", help="the file to read, or - for standard input")
@@ -283,16 +240,35 @@ def command_body(args: argparse.Namespace, settings: Settings) -> Callable[[Data
             return lambda db: moderator_revoke(db, args.name)
         case "moderator", "list":
             return moderator_list
-        case "audit", "verify":
-            return audit_verify
-        case "export", _:
-            return lambda db: export(db, settings, args.output)
+        case "audit" | "export" | "erase" | "retention" | "subject", _:
+            return audit_command(args, settings)
         case "import", _:
             if args.format not in importing.FORMATS:
                 supported = ", ".join(importing.FORMATS)
                 raise UsageError(f"unsupported format {args.format!r}: supported formats are {supported}")
             lines = read_lines(args.file)
             return lambda db: import_command(db, settings, lines)
+    raise UsageError(f"unknown command {args.command!r}")
+
+
+def audit_command(args: argparse.Namespace, settings: Settings) -> Callable[[Database], Awaitable[int]]:
+    from service import audit_commands as run  # imports this module's helpers: loaded once they exist
+
+    match args.command, getattr(args, "action", None):
+        case "audit", "verify":
+            return lambda db: run.audit_verify(db, settings, args.seals)
+        case "audit", "seal":
+            return lambda db: run.audit_seal(db, settings)
+        case "audit", "export-seals":
+            return lambda db: run.export_seals(db, settings, args.file)
+        case "export", _:
+            return lambda db: run.export(db, settings, args.output)
+        case "erase", _:
+            return lambda db: run.erase(db, settings, run.phone_argument(args.phone), args.by)
+        case "retention", _:
+            return lambda db: run.retention(db, settings, args.older_than)
+        case "subject", "export":
+            return lambda db: run.subject_export(db, settings, run.phone_argument(args.phone), args.output)
     raise UsageError(f"unknown command {args.command!r}")
 
 

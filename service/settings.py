@@ -70,6 +70,15 @@ class Settings:
     min_submit_seconds: int = 2
     max_body_bytes: int = 64 * 1024
     data_dir: Path = field(default=Path("var"))
+    # Word lists for automatic flags (docs/flags.md); None: the bundled lists.
+    banned_words: Path | None = None
+    suspect_words: Path | None = None
+    # Seals (signed checkpoints of the log's head): after this many events, or when an event has waited this many
+    # minutes unsealed; 0 turns that trigger off (both 0: only `python -m service audit seal` seals).
+    seal_every_events: int = 1000
+    seal_every_minutes: int = 60
+    # `python -m service retention` erases phone subjects whose newest comment is older than this.
+    phone_retention_days: int = 365
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -108,7 +117,22 @@ class Settings:
             report_rate_limit=_int(environ, "COMMENTS_REPORT_RATE_LIMIT", 10),
             min_submit_seconds=_int(environ, "COMMENTS_MIN_SUBMIT_SECONDS", 2),
             data_dir=Path(data_dir) if data_dir else _default_data_dir(database_url),
+            banned_words=_path(environ, "COMMENTS_BANNED_WORDS"),
+            suspect_words=_path(environ, "COMMENTS_SUSPECT_WORDS"),
+            seal_every_events=_int(environ, "COMMENTS_SEAL_EVERY_EVENTS", 1000),
+            seal_every_minutes=_int(environ, "COMMENTS_SEAL_EVERY_MINUTES", 60),
+            phone_retention_days=_int(environ, "COMMENTS_PHONE_RETENTION_DAYS", 365, minimum=1),
         )
+
+
+def _path(environ: Mapping[str, str], name: str) -> Path | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_file():
+        raise SettingsError(f"{name} names {raw!r}, which is not a readable file")
+    return path
 
 
 def _default_data_dir(database_url: str) -> Path:

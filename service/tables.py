@@ -186,3 +186,17 @@ def shadow_copies(suffix: str) -> tuple[sa.Table, sa.Table, sa.Table]:
         sa.Table(f"published_comments{suffix}", shadow, *_published_columns()),
         sa.Table(f"articles{suffix}", shadow, *_article_columns()),
     )
+
+
+# --- seals: signed checkpoints of the log's head (appended by migration 0002)
+# Each row is an Ed25519 signature over (position, hash, sealed_at) of the head at that moment. Exported copies
+# kept off the database prove what the log held at each sealed position, even after a re-chained rewrite.
+seals = sa.Table(
+    "seals",
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("sealed_at", Timestamp, nullable=False),
+    sa.Column("key_id", sa.String(64), nullable=False),
+    sa.Column("signature", sa.LargeBinary, nullable=False),
+)

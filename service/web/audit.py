@@ -1,80 +1,143 @@
-"""Auditors' endpoints: the log in position order, one comment's history, and the chain's verification."""
+"""Auditors' endpoints: a comment's history and past state, the log paged or streamed, seals, the chain's check."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
 
 from aiohttp import web
 
-from service import eventstore
-from service.codec import encode
-from service.events import comment_stream
-from service.eventstore import RecordedEvent
-from service.web.errors import not_found
+from service import eventstore, history, seals
+from service.db import utc
+from service.events import ARTICLE_ID, EVENT_TYPES, comment_stream
+from service.history import LogFilter
+from service.history import event_view as event_view  # re-exported: the console's history builds on it
+from service.seals import SealKey
+from service.web.errors import not_found, validation_failed
 from service.web.jsonio import query_int
 from service.web.moderation import require
-from service.web.public import comment_id_of, iso
-from service.web.runtime import runtime
+from service.web.public import comment_id_of
+from service.web.runtime import request_id_key, runtime
 
 routes = web.RouteTableDef()
 
+seal_key = web.AppKey("seal_key", SealKey)
+NDJSON = "application/x-ndjson"
+ACTOR_MAX_LEN = 200
 
-def event_view(item: RecordedEvent) -> dict[str, Any]:
-    _kind, _version, data, personal = encode(item.event)
-    return {
-        "position": item.position,
-        "event_id": str(item.event_id),
-        "stream_id": item.stream_id,
-        "stream_version": item.stream_version,
-        "type": item.type,
-        "schema_version": item.schema_version,
-        "actor": item.actor,
-        "recorded_at": iso(item.recorded_at),
-        "request_id": item.meta.get("request_id") or None,
-        "data": {**data, **(personal or {})} if item.pii_readable else data,
-        "personal_data": "readable" if item.pii_readable else "erased",
-        "hash": item.hash,
-        "prev_hash": item.prev_hash,
-    }
+
+def moment(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise validation_failed({name: "invalid"}, f"{name} is an ISO 8601 time, e.g. 2026-01-31T08:00:00Z") from None
+    if value.tzinfo is None:
+        raise validation_failed({name: "invalid"}, f"{name} needs a time zone, e.g. 2026-01-31T08:00:00+07:00")
+    return utc(value)
+
+
+def log_filter(request: web.Request) -> LogFilter:
+    types = tuple(dict.fromkeys(request.query.getall("type", [])))
+    errors: dict[str, str] = {}
+    if any(kind not in EVENT_TYPES for kind in types):
+        errors["type"] = "invalid_choice"
+    actor = request.query.get("actor") or None
+    if actor is not None and len(actor) > ACTOR_MAX_LEN:
+        errors["actor"] = "too_long"
+    article_id = request.query.get("article_id") or None
+    if article_id is not None and not ARTICLE_ID.match(article_id):
+        errors["article_id"] = "invalid"
+    if errors:
+        raise validation_failed(errors)
+    return LogFilter(
+        types=types, actor=actor, article_id=article_id, since=moment(request, "since"), until=moment(request, "until")
+    )
+
+
+def wants_ndjson(request: web.Request) -> bool:
+    for item in request.headers.get("Accept", "").split(","):
+        media, _, params = item.strip().partition(";")
+        if media.strip().lower() == NDJSON:
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
 
 
 @routes.get("/api/v1/audit/comments/{comment_id}/events")
 async def comment_history(request: web.Request) -> web.Response:
+    """Every event of the comment, and its state as of `at` (default: now) folded from the events until then."""
     await require(request, "auditor")
     rt = runtime(request)
     comment_id = comment_id_of(request)
+    at = moment(request, "at")
     async with rt.db.read() as conn:
-        history = await eventstore.read_stream(conn, rt.vault.session(), comment_stream(comment_id))
-    if not history:
+        found = await eventstore.read_stream(conn, rt.vault.session(), comment_stream(comment_id))
+    if not found:
         raise not_found("no such comment")
-    return web.json_response({"id": str(comment_id), "events": [event_view(item) for item in history]})
+    return web.json_response(
+        {
+            "id": str(comment_id),
+            "at": None if at is None else history.iso(at),
+            "state": history.state_at(found, at or rt.clock()),
+            "events": [event_view(item) for item in found],
+        }
+    )
+
+
+async def _stream(request: web.Request, selection: LogFilter, after: int) -> web.StreamResponse:
+    """The whole filtered log as NDJSON, written batch by batch: memory stays flat however long the log."""
+    rt = runtime(request)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": f"{NDJSON}; charset=utf-8",
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            # The middlewares add their headers after the handler returns, too late for a stream already sent.
+            "X-Request-Id": request.get(request_id_key, ""),
+        }
+    )
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    async with rt.db.read() as conn:
+        async for found in history.batches(conn, rt.vault, selection, after=after):
+            await response.write(b"".join(history.ndjson_line(item) for item in found))
+    await response.write_eof()
+    return response
 
 
 @routes.get("/api/v1/audit/events")
-async def log(request: web.Request) -> web.Response:
+async def log(request: web.Request) -> web.StreamResponse:
     await require(request, "auditor")
     rt = runtime(request)
     after = query_int(request, "after", 0, 0, 2**62)
+    selection = log_filter(request)
+    if wants_ndjson(request):
+        return await _stream(request, selection, after)
     limit = query_int(request, "limit", 100, 1, 1000)
     async with rt.db.read() as conn:
-        page = await eventstore.read_all(conn, rt.vault.session(), after=after, limit=limit)
-    next_after = page[-1].position if len(page) == limit else None
-    return web.json_response({"items": [event_view(item) for item in page], "next_after": next_after})
+        found = await history.page(conn, rt.vault, selection, after=after, limit=limit)
+    next_after = found[-1].position if len(found) == limit else None
+    return web.json_response({"items": [event_view(item) for item in found], "next_after": next_after})
+
+
+@routes.get("/api/v1/audit/seals")
+async def seal_list(request: web.Request) -> web.Response:
+    """Every seal as NDJSON with its public key: keep a copy away from the database for `audit verify --seals`."""
+    await require(request, "auditor")
+    rt = runtime(request)
+    key = request.app[seal_key]
+    async with rt.db.read() as conn:
+        stored = await seals.stored(conn)
+    body = "".join(seals.export_line(seal, key.public_bytes) + "\n" for seal in stored)
+    return web.Response(text=body, content_type=NDJSON, charset="utf-8", headers={"Cache-Control": "no-store"})
 
 
 @routes.get("/api/v1/audit/verify")
 async def verify(request: web.Request) -> web.Response:
+    """Recompute the chain and check the database's seals against it."""
     await require(request, "auditor")
     rt = runtime(request)
     async with rt.db.read() as conn:
-        result = await eventstore.verify(conn)
-    return web.json_response(
-        {
-            "ok": result.ok,
-            "checked": result.checked,
-            "head_position": result.head_position,
-            "head_hash": result.head_hash,
-            "first_bad_position": result.first_bad_position,
-            "problem": result.problem,
-        }
-    )
+        result = await seals.verify(conn, request.app[seal_key])
+    return web.json_response(result)

@@ -1,0 +1,262 @@
+"""Seals: signed heads that catch what the chain alone cannot (a re-chained tail, a clean truncation) and forgeries."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service import eventstore, seals
+from service.application import handle
+from service.commands import ApproveComment, SubmitComment
+from service.crypto import Vault
+from service.db import Database, utcnow
+from service.seals import Seal, SealKey
+from service.tables import events
+from tests.conftest import TEST_SECRET
+
+Tamper = Callable[[AsyncConnection], Awaitable[None]]
+KEY = SealKey.from_secret(TEST_SECRET)
+
+
+async def _submit(db: Database, vault: Vault, index: int) -> uuid.UUID:
+    comment_id = uuid.uuid4()
+    submit = SubmitComment(
+        comment_id=comment_id,
+        article_id="seals",
+        subject_id=f"c-{comment_id}",
+        author_name="Đỗ Hùng",
+        title=f"Ý kiến {index}",
+        body="Nội dung",
+    )
+    await handle(db, vault, submit, now=utcnow())
+    return comment_id
+
+
+async def five_events_sealed_at_3_and_5(db: Database, vault: Vault) -> list[Seal]:
+    """Submit, approve, submit (sealed at 3), approve, submit (sealed at 5); returns the seals as exported."""
+    first = await _submit(db, vault, 0)
+    await handle(db, vault, ApproveComment(comment_id=first, moderator="lan"), now=utcnow())
+    second = await _submit(db, vault, 1)
+    assert await seals.seal_head(db, KEY, utcnow()) is not None
+    await handle(db, vault, ApproveComment(comment_id=second, moderator="lan"), now=utcnow())
+    await _submit(db, vault, 2)
+    assert await seals.seal_head(db, KEY, utcnow()) is not None
+    async with db.read() as conn:
+        stored = await seals.stored(conn)
+    assert [seal.position for seal in stored] == [3, 5]
+    return [seals.parse_line(seals.export_line(seal, KEY.public_bytes)) for seal in stored]
+
+
+async def behind_the_services_back(db: Database, tamper: Tamper) -> None:
+    async with db.write() as conn:
+        if db.is_sqlite:
+            for trigger in ("events_no_update", "events_no_delete", "seals_no_update", "seals_no_delete"):
+                await conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
+        else:
+            # A superuser can switch triggers off for the session: the append-only triggers are no defence.
+            await conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+        await tamper(conn)
+
+
+async def _flip_a_byte_of_ciphertext(conn: AsyncConnection) -> None:
+    pii = await conn.scalar(sa.text("SELECT pii FROM events WHERE position = 5"))
+    await conn.execute(
+        sa.text("UPDATE events SET pii = :pii WHERE position = 5"), {"pii": bytes([pii[0] ^ 1]) + pii[1:]}
+    )
+
+
+async def _delete_one(conn: AsyncConnection) -> None:
+    await conn.execute(sa.text("DELETE FROM events WHERE position = 2"))
+
+
+async def _swap_two(conn: AsyncConnection) -> None:
+    await conn.execute(sa.text("UPDATE events SET position = -1 WHERE position = 2"))
+    await conn.execute(sa.text("UPDATE events SET position = 2 WHERE position = 3"))
+    await conn.execute(sa.text("UPDATE events SET position = 3 WHERE position = -1"))
+
+
+async def _truncate_tail(conn: AsyncConnection) -> None:
+    await conn.execute(sa.text("DELETE FROM events WHERE position = 5"))
+
+
+async def _truncate_tail_and_move_the_head_back(conn: AsyncConnection) -> None:
+    await conn.execute(sa.text("DELETE FROM events WHERE position = 5"))
+    await conn.execute(sa.text("UPDATE log_head SET position = 4, hash = (SELECT hash FROM events WHERE position = 4)"))
+
+
+async def rewrite_from_4_and_rechain(conn: AsyncConnection) -> None:
+    """Pin the approval at 4 on someone else, then recompute every later hash and the head: the chain holds."""
+    rows = (await conn.execute(sa.select(events).where(events.c.position >= 4).order_by(events.c.position))).all()
+    prev_hash = str(await conn.scalar(sa.select(events.c.hash).where(events.c.position == 3)))
+    for row in rows:
+        forged = {**row._mapping, "prev_hash": prev_hash}
+        if forged["position"] == 4:
+            forged["actor"] = "moderator:mallory"
+        forged["hash"] = prev_hash = eventstore.chain_hash(prev_hash, forged)
+        await conn.execute(
+            sa.update(events)
+            .where(events.c.position == forged["position"])
+            .values(actor=forged["actor"], prev_hash=forged["prev_hash"], hash=forged["hash"])
+        )
+    await conn.execute(sa.text("UPDATE log_head SET hash = :hash"), {"hash": prev_hash})
+
+
+async def _forge_a_seal_at_4(conn: AsyncConnection) -> None:
+    head_hash = await conn.scalar(sa.text("SELECT hash FROM events WHERE position = 4"))
+    other = SealKey.from_secret("another-secret-that-is-long-enough-for-the-rules")
+    now = utcnow()
+    await conn.execute(
+        sa.text(
+            "INSERT INTO seals (position, hash, sealed_at, key_id, signature) VALUES (4, :hash, :at, :key_id, :sig)"
+        ).bindparams(sa.bindparam("at", type_=sa.DateTime(timezone=True)), sa.bindparam("sig", type_=sa.LargeBinary)),
+        {"hash": head_hash, "at": now, "key_id": KEY.key_id, "sig": other.sign(4, head_hash, now)},
+    )
+
+
+CASES = [
+    pytest.param(_flip_a_byte_of_ciphertext, 5, id="flipped-byte"),
+    pytest.param(_delete_one, 2, id="deleted-row"),
+    pytest.param(_swap_two, 2, id="swapped-rows"),
+    pytest.param(_truncate_tail, 5, id="truncated-tail"),
+    pytest.param(_truncate_tail_and_move_the_head_back, 5, id="truncated-tail-and-head"),
+    pytest.param(rewrite_from_4_and_rechain, 4, id="forged-re-chained-tail"),
+    pytest.param(_forge_a_seal_at_4, 4, id="forged-seal"),
+]
+
+
+async def test_an_untouched_sealed_log_verifies_with_every_seal_checked(fresh_db: Database, vault: Vault) -> None:
+    exported = await five_events_sealed_at_3_and_5(fresh_db, vault)
+
+    async with fresh_db.read() as conn:
+        report = await seals.verify(conn, KEY, exported)
+
+    # The stored seals and their exported copies are the same two seals, each checked once.
+    assert (report["ok"], report["checked"], report["seals_checked"], report["first_bad_position"]) == (
+        True,
+        5,
+        2,
+        None,
+    )
+
+
+@pytest.mark.parametrize(("tamper", "first_bad"), CASES)
+async def test_verify_with_exported_seals_names_the_first_bad_position(
+    fresh_db: Database, vault: Vault, tamper: Tamper, first_bad: int
+) -> None:
+    exported = await five_events_sealed_at_3_and_5(fresh_db, vault)
+
+    await behind_the_services_back(fresh_db, tamper)
+
+    async with fresh_db.read() as conn:
+        report = await seals.verify(conn, KEY, exported)
+    assert (report["ok"], report["first_bad_position"]) == (False, first_bad), report["problem"]
+
+
+@pytest.mark.parametrize(
+    "tamper", [rewrite_from_4_and_rechain, _truncate_tail_and_move_the_head_back], ids=["re-chained", "truncated"]
+)
+async def test_a_rewrite_that_keeps_the_chain_whole_needs_the_exported_seals(
+    fresh_db: Database, vault: Vault, tamper: Tamper
+) -> None:
+    exported = await five_events_sealed_at_3_and_5(fresh_db, vault)
+
+    # The superuser also deletes the stored seals: only the auditor's copy is left to tell.
+    async def and_remove_the_seals(conn: AsyncConnection) -> None:
+        await tamper(conn)
+        await conn.execute(sa.text("DELETE FROM seals"))
+
+    await behind_the_services_back(fresh_db, and_remove_the_seals)
+
+    async with fresh_db.read() as conn:
+        chain = await eventstore.verify(conn)
+        alone = await seals.verify(conn, KEY)
+        with_copy = await seals.verify(conn, KEY, exported)
+    assert (chain.ok, alone["ok"], with_copy["ok"]) == (True, True, False)
+
+
+async def test_an_exported_seal_edited_by_hand_is_detected_as_forged(fresh_db: Database, vault: Vault) -> None:
+    exported = await five_events_sealed_at_3_and_5(fresh_db, vault)
+    async with fresh_db.read() as conn:
+        hash_at_2 = str(await conn.scalar(sa.select(events.c.hash).where(events.c.position == 2)))
+    edited = Seal(
+        position=2,
+        hash=hash_at_2,
+        sealed_at=exported[0].sealed_at,
+        key_id=exported[0].key_id,
+        signature=exported[0].signature,
+        public_key=exported[0].public_key,
+    )
+
+    async with fresh_db.read() as conn:
+        report = await seals.verify(conn, KEY, [*exported, edited])
+
+    assert (report["ok"], report["first_bad_position"]) == (False, 2)
+    assert "forged" in report["problem"]
+
+
+async def test_the_seals_table_refuses_updates_and_deletes(fresh_db: Database, vault: Vault) -> None:
+    await five_events_sealed_at_3_and_5(fresh_db, vault)
+
+    for statement in ("UPDATE seals SET hash = 'x'", "DELETE FROM seals"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with fresh_db.write() as conn:
+                await conn.execute(sa.text(statement))
+
+
+async def test_sealing_twice_at_one_head_stores_one_seal(fresh_db: Database, vault: Vault) -> None:
+    assert await seals.seal_head(fresh_db, KEY, utcnow()) is None, "an empty log has nothing to seal"
+    await _submit(fresh_db, vault, 0)
+
+    first = await seals.seal_head(fresh_db, KEY, utcnow())
+    second = await seals.seal_head(fresh_db, KEY, utcnow())
+
+    assert (first is not None, second) == (True, None)
+    assert first is not None
+    assert first.signed_by(KEY.public_bytes)
+
+
+async def test_a_seal_is_due_after_n_events_or_once_an_event_waited_m_minutes(fresh_db: Database, vault: Vault) -> None:
+    start = utcnow()
+    for index in range(2):
+        await _submit(fresh_db, vault, index)
+
+    async with fresh_db.read() as conn:
+        by_count = await seals.is_due(conn, start, every_events=2, every_minutes=0)
+        not_by_count = await seals.is_due(conn, start, every_events=3, every_minutes=0)
+        not_yet = await seals.is_due(conn, start, every_events=0, every_minutes=10)
+        waited = await seals.is_due(conn, start + timedelta(minutes=11), every_events=0, every_minutes=10)
+        both_off = await seals.is_due(conn, start + timedelta(days=1), every_events=0, every_minutes=0)
+
+    assert (by_count, not_by_count, not_yet, waited, both_off) == (True, False, False, True, False)
+    sealed = await seals.seal_if_due(fresh_db, KEY, start, every_events=2, every_minutes=0)
+    assert sealed is not None
+    assert sealed.position == 2
+    assert await seals.seal_if_due(fresh_db, KEY, start, every_events=1, every_minutes=1) is None
+
+
+async def test_the_background_task_seals_when_due_and_stops_when_cancelled(fresh_db: Database, vault: Vault) -> None:
+    await _submit(fresh_db, vault, 0)
+    task = asyncio.create_task(seals.run_forever(fresh_db, KEY, utcnow, every_events=1, every_minutes=0, interval=0.01))
+
+    async def sealed() -> None:
+        while True:
+            async with fresh_db.read() as conn:
+                if await seals.latest(conn) is not None:
+                    return
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(sealed(), timeout=30)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_the_background_task_ends_at_once_when_both_triggers_are_off(fresh_db: Database) -> None:
+    await seals.run_forever(fresh_db, KEY, utcnow, every_events=0, every_minutes=0, interval=3600)
