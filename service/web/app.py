@@ -10,11 +10,11 @@ from datetime import datetime
 
 from aiohttp import web
 
-from service import maintenance
+from service import flags, maintenance, seals
 from service.crypto import Keyring, Vault, master_secret
 from service.db import connect, utcnow
 from service.settings import Settings
-from service.web import assets, audit, demo, moderation, ops, public
+from service.web import assets, audit, console, demo, erasures, moderation, ops, public
 from service.web.middlewares import cors_and_headers, errors, request_context
 from service.web.runtime import Runtime, runtime_key
 
@@ -24,23 +24,44 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         middlewares=[request_context, cors_and_headers, errors],
         client_max_size=settings.max_body_bytes,
     )
-    keyring = Keyring.from_secret(master_secret(settings.secret_key, settings.data_dir))
+    secret = master_secret(settings.secret_key, settings.data_dir)
+    # Word lists compile once, here, so that a bad list stops the start rather than a submission.
+    screener = flags.screener_for(settings.banned_words, settings.suspect_words)
+    keyring = Keyring.from_secret(secret)
+    app[audit.seal_key] = seal_key = seals.SealKey.from_secret(secret)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         db = connect(settings.database_url)
         renderer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="captcha-render")
         app[runtime_key] = Runtime(
-            settings=settings, db=db, keyring=keyring, vault=Vault(keyring), renderer=renderer, clock=clock
+            settings=settings,
+            db=db,
+            keyring=keyring,
+            vault=Vault(keyring),
+            renderer=renderer,
+            clock=clock,
+            screener=screener,
         )
         housekeeping = asyncio.create_task(maintenance.run_forever(db, clock), name="housekeeping")
+        sealing = asyncio.create_task(
+            seals.run_forever(
+                db,
+                seal_key,
+                clock,
+                every_events=settings.seal_every_events,
+                every_minutes=settings.seal_every_minutes,
+            ),
+            name="sealing",
+        )
         yield
-        housekeeping.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await housekeeping
+        for task in (housekeeping, sealing):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         renderer.shutdown(wait=True, cancel_futures=True)
         await db.dispose()
 
     app.cleanup_ctx.append(resources)
-    for module in (public, moderation, audit, ops, demo, assets):
+    for module in (public, moderation, audit, erasures, ops, demo, assets, console):
         app.router.add_routes(module.routes)
     return app

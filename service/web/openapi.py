@@ -13,6 +13,7 @@ from service.web.public import IDEMPOTENCY_KEY, MAX_COUNT_ARTICLES
 
 Json = dict[str, Any]
 
+NDJSON = "application/x-ndjson"
 COMMENT_STATUSES = ("pending", "approved", "rejected", "hidden")
 """What a comment's `status` can be once submitted (the `reported` queue filter is not a status)."""
 
@@ -27,6 +28,14 @@ PAGES = (
         "The script that fills in comment counts next to article links.",
     ),
     ("/moderation/", "moderationConsole", "text/html", "The moderators' console."),
+    ("/moderation/console.js", "consoleScript", "application/javascript", "The moderators' console's script."),
+    (
+        "/moderation/catalogue.js",
+        "consoleCatalogue",
+        "application/javascript",
+        "The moderators' console's words, one catalogue per language.",
+    ),
+    ("/moderation/console.css", "consoleStyle", "text/css", "The moderators' console's style sheet."),
 )
 """Browser-facing pages and scripts, not JSON: (path, operationId, media type, summary)."""
 
@@ -282,6 +291,7 @@ def _public_schemas() -> Json:
             {
                 "article_id": string(),
                 "total": integer(0, description="Published comments on the article."),
+                "closed": {"type": "boolean", "description": "Comments are closed: the widget hides its form."},
                 "page": integer(1),
                 "per_page": integer(1, 100),
                 "items": {"type": "array", "items": schema("PublishedComment")},
@@ -369,6 +379,22 @@ def _moderation_schemas() -> Json:
             required=("reason_code",),
         ),
         "ReleasedClaims": obj({"released": integer(0)}),
+        "ModerationEvent": obj(
+            {
+                "stream_version": integer(1, description="The comment's version this event made."),
+                "type": string(enum=sorted(EVENT_TYPES)),
+                "actor": string(examples=["reader", "moderator:lan", "system"]),
+                "recorded_at": moment,
+                "request_id": nullable(string()),
+                "personal_data": string(enum=["readable", "erased"]),
+                "data": {
+                    "type": "object",
+                    "description": "The event's fields (reason_code, note, title, body, flags, ...) without the "
+                    "phone number and the keyed hashes that stand for a person.",
+                },
+            }
+        ),
+        "ModerationHistory": obj({"id": uuid, "events": {"type": "array", "items": schema("ModerationEvent")}}),
         "Decision": obj(decision_properties, required=("expected_version",), closed=False),
         "BulkDecision": obj(
             {
@@ -414,8 +440,11 @@ def _moderation_schemas() -> Json:
     }
 
 
-def _ops_schemas() -> Json:
+def _audit_schemas() -> Json:
     sha256 = string(pattern="^[0-9a-f]{64}$")
+    moment = string(format="date-time")
+    request_id = nullable(string("The request that recorded it (X-Request-Id)."))
+    client_hash = nullable(string("The client's address, as a keyed hash: who, without the address itself."))
     return {
         "AuditEvent": obj(
             {
@@ -426,16 +455,51 @@ def _ops_schemas() -> Json:
                 "type": string(enum=sorted(EVENT_TYPES)),
                 "schema_version": integer(1),
                 "actor": string(examples=["reader", "moderator:lan", "system"]),
-                "recorded_at": string(format="date-time"),
-                "request_id": nullable(string()),
+                "recorded_at": moment,
+                "request_id": request_id,
+                "client_hash": client_hash,
                 "data": {"type": "object", "description": "The event's fields, personal ones included while readable."},
                 "personal_data": string(enum=["readable", "erased"]),
                 "hash": sha256,
                 "prev_hash": sha256,
             }
         ),
+        "LastDecision": obj(
+            {
+                "position": integer(1),
+                "type": string(enum=sorted(EVENT_TYPES)),
+                "actor": string(examples=["moderator:lan"]),
+                "recorded_at": moment,
+                "request_id": request_id,
+                "client_hash": client_hash,
+                "reason_code": nullable(string(enum=list(REASON_CODES))),
+                "note": nullable(string()),
+            }
+        ),
+        "CommentState": obj(
+            {
+                "at": moment,
+                "status": string(enum=list(COMMENT_STATUSES)),
+                "visible": {"type": "boolean", "description": "Whether readers saw it then."},
+                "title": string("The title then; `(erased)` once the author's data was erased."),
+                "body": string("The body then; `(erased)` once the author's data was erased."),
+                "version": integer(1),
+                "reason_code": nullable(string(enum=list(REASON_CODES), description="Why it was rejected or hidden.")),
+                "last_decision": nullable(schema("LastDecision")),
+            }
+        ),
         "CommentHistory": obj(
-            {"id": string(format="uuid"), "events": {"type": "array", "items": schema("AuditEvent")}}
+            {
+                "id": string(format="uuid"),
+                "at": nullable(moment),
+                "state": nullable(
+                    {
+                        **schema("CommentState"),
+                        "description": "The comment as of `at` (now when not given); null if not yet submitted then.",
+                    }
+                ),
+                "events": {"type": "array", "items": schema("AuditEvent")},
+            }
         ),
         "EventPage": obj(
             {
@@ -446,13 +510,30 @@ def _ops_schemas() -> Json:
         "Verification": obj(
             {
                 "ok": {"type": "boolean"},
-                "checked": integer(0),
+                "checked": integer(0, description="Events whose chain link was recomputed."),
                 "head_position": integer(0),
                 "head_hash": sha256,
                 "first_bad_position": nullable(integer(1)),
                 "problem": nullable(string()),
+                "seals_checked": integer(0, description="Seals whose signature and sealed hash were confirmed."),
             }
         ),
+        "ErasureRequest": obj({"phone": string("The reader's phone number, in any usual spelling.")}, closed=False),
+        "Erasure": obj(
+            {
+                "subject_id": string("The keyed hash standing for the number; SubjectErased events name it."),
+                "erased": {
+                    "type": "boolean",
+                    "description": "False when nothing readable was held (unknown, or erased before): nothing changed.",
+                },
+                "comments": integer(0, description="Comments whose personal data this erasure made unreadable."),
+            }
+        ),
+    }
+
+
+def _ops_schemas() -> Json:
+    return {
         "Health": obj({"status": {"const": "ok"}}),
         "Readiness": obj(
             {
@@ -472,7 +553,13 @@ def _ops_schemas() -> Json:
 
 def _components() -> Json:
     return {
-        "schemas": {**_error_schemas(), **_public_schemas(), **_moderation_schemas(), **_ops_schemas()},
+        "schemas": {
+            **_error_schemas(),
+            **_public_schemas(),
+            **_moderation_schemas(),
+            **_audit_schemas(),
+            **_ops_schemas(),
+        },
         "responses": _error_responses(),
         "parameters": _parameters(),
         "headers": _headers(),
@@ -667,6 +754,21 @@ def _moderation_paths() -> Json:
                 role="moderator",
             )
         },
+        "/api/v1/moderation/comments/{comment_id}/history": {
+            "get": operation(
+                "moderationHistory",
+                "The comment's history: who did what, when and why",
+                "moderation",
+                {
+                    "200": response("Every event of the comment, oldest first.", "ModerationHistory"),
+                    "404": common("NotFound"),
+                },
+                description="What the console's history panel shows; auditors read the full record (hashes, "
+                "positions) at /api/v1/audit/comments/{comment_id}/events.",
+                parameters=(comment,),
+                role="moderator",
+            )
+        },
         "/api/v1/moderation/comments/{comment_id}/reject-author": {
             "post": operation(
                 "rejectAuthor",
@@ -772,40 +874,106 @@ def _moderation_paths() -> Json:
 
 
 def _audit_paths() -> Json:
+    moment = string(format="date-time")
+    log = response(
+        "One page of the log (JSON), or with `Accept: application/x-ndjson` every matching event after `after`, one "
+        "AuditEvent per line, streamed up to the head as it was when the request came in (`limit` is ignored).",
+        "EventPage",
+    )
+    log["content"][NDJSON] = {"schema": schema("AuditEvent")}
+    seal_lines = response(
+        "One seal per line: position, hash, sealed_at, algorithm (Ed25519), key_id, public_key and signature "
+        "(base64). Keep a copy away from the database and check it with `python -m service audit verify --seals`.",
+        headers=("Cache-Control",),
+    )
+    seal_lines["content"] = {NDJSON: {"schema": string()}}
     return {
         "/api/v1/audit/comments/{comment_id}/events": {
             "get": operation(
                 "commentHistory",
-                "A comment's whole history",
+                "A comment's whole history, and its state at any moment",
                 "audit",
                 {
                     "200": response("Every event of the comment, oldest first.", "CommentHistory"),
                     "404": common("NotFound"),
+                    "422": common("ValidationFailed"),
                 },
-                parameters=(ref("parameters", "CommentId"),),
+                description="Personal fields are decrypted while the author's key exists, `(erased)` after. "
+                "`state` is folded from the events recorded at or before `at`: status, visibility, text, version "
+                "and the last moderator decision (who, when, in which request, why).",
+                parameters=(
+                    ref("parameters", "CommentId"),
+                    query("at", "The moment to reconstruct, ISO 8601 with a time zone; default now.", moment),
+                ),
                 role="auditor",
             )
         },
         "/api/v1/audit/events": {
             "get": operation(
                 "auditLog",
-                "The event log in position order",
+                "The event log in position order, filtered; paged as JSON or streamed as NDJSON",
                 "audit",
-                {"200": response("One page of the log.", "EventPage"), "422": common("ValidationFailed")},
+                {"200": log, "422": common("ValidationFailed")},
                 parameters=(
                     query("after", "Events after this position.", integer(0, 2**62, default=0)),
-                    query("limit", "Events per page.", integer(1, 1000, default=100)),
+                    query("limit", "Events per page (JSON only).", integer(1, 1000, default=100)),
+                    query(
+                        "type",
+                        "Only events of this type; repeat for several.",
+                        {"type": "array", "items": string(enum=sorted(EVENT_TYPES))},
+                        style="form",
+                        explode=True,
+                    ),
+                    query("actor", "Only events by this actor, e.g. `moderator:lan`.", string(maxLength=200)),
+                    query(
+                        "article_id",
+                        "Only events of this article's comments and settings.",
+                        string(pattern=ARTICLE_ID.pattern),
+                    ),
+                    query("since", "Recorded at or after this time (ISO 8601 with a time zone).", moment),
+                    query("until", "Recorded before this time (ISO 8601 with a time zone).", moment),
+                    {
+                        "name": "Accept",
+                        "in": "header",
+                        "required": False,
+                        "description": f"`{NDJSON}` streams the export instead of one JSON page.",
+                        "schema": string(),
+                    },
                 ),
+                role="auditor",
+            )
+        },
+        "/api/v1/audit/seals": {
+            "get": operation(
+                "auditSeals",
+                "Every seal, with the public key that checks it",
+                "audit",
+                {"200": seal_lines},
                 role="auditor",
             )
         },
         "/api/v1/audit/verify": {
             "get": operation(
                 "verifyLog",
-                "Verify the log's hash chain",
+                "Verify the log's hash chain and its seals",
                 "audit",
                 {"200": response("The verification's result; `ok` is false when the log was altered.", "Verification")},
+                description="Recomputes every hash, checks that the chain ends at the head, and that each stored "
+                "seal is validly signed and still matches the event at its position.",
                 role="auditor",
+            )
+        },
+        "/api/v1/moderation/erasures": {
+            "post": operation(
+                "eraseSubject",
+                "Erase a reader's personal data, by phone number",
+                "moderation",
+                {"202": response("Erased (or nothing was held).", "Erasure"), **BODY_ERRORS},
+                description="Deletes the data key of the number's subject (crypto-shredding) and records "
+                "SubjectErased: every comment by that number reads `(erased)` in the queue, the published list and "
+                "the audit history, and the log still verifies. Idempotent.",
+                body="ErasureRequest",
+                role="admin",
             )
         },
     }
