@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -145,6 +145,8 @@ async def _decide_and_append(
             state = fold(_comment_events(history))
             if state.version == 0:
                 raise CommentNotFound("no such comment")
+            if not history[0].pii_readable:
+                state = replace(state, erased=True)
             subject_id = state.subject_id
             new_events = list(decide(state, _as_comment_command(command)))
     recorded = await eventstore.append(

@@ -43,14 +43,17 @@ class Database:
 
 
 def connect(url: str, **engine_options: Any) -> Database:
+    """Bound parameters stay out of error messages: they carry names and comment text, which logs must not."""
     if url.startswith(SQLITE_PREFIX):
         path = url[len(SQLITE_PREFIX) :].split("?", 1)[0]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **engine_options)
+        engine = create_async_engine(
+            url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, hide_parameters=True, **engine_options
+        )
         _tune_sqlite(engine)
     else:
-        engine = create_async_engine(url, pool_pre_ping=True, **engine_options)
+        engine = create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **engine_options)
     return Database(engine=engine, writer=engine.execution_options(take_write_lock=True))
 
 

@@ -83,6 +83,9 @@ class Comment:
     title: str = ""
     body: str = ""
     report_count: int = 0
+    # The author's data key was shredded: the text reads "(erased)" and must never be published or rewritten,
+    # which would seal new text under a new key for the erased subject.
+    erased: bool = False
 
     @property
     def is_reply(self) -> bool:
@@ -135,6 +138,8 @@ def decide(state: Comment, command: CommentCommand) -> list[CommentEvent]:
     if state.status is Status.NEW:
         raise CommentNotFound("no such comment")
     status = state.status
+    if state.erased and isinstance(command, ApproveComment | EditComment | RestoreComment):
+        raise InvalidTransition("the author's personal data was erased: the comment can only be rejected or hidden")
     match command:
         case ApproveComment() if status in (Status.PENDING, Status.REJECTED) or (
             status is Status.APPROVED and state.report_count > 0

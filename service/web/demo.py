@@ -194,7 +194,8 @@ async def article_page(request: web.Request) -> web.Response:
 {paragraphs}
 <p class="author">{escape(story.author)}</p>
 </article>
-<div id="binh-luan"><div id="comments"></div><script src="/widget.js" data-article-id="{article_id}" async></script></div>
+<div id="binh-luan"><div id="comments"></div>
+<script src="/widget.js" data-article-id="{article_id}" async></script></div>
 <noscript>
 <section class="comments" aria-labelledby="binh-luan-tieu-de">
 <h2 id="binh-luan-tieu-de">Bình luận ({len(rows)})</h2>

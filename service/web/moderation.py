@@ -408,9 +408,10 @@ async def decide_one(
         raise ApiError(409, error.code, str(error)) from None
     for item in outcome.recorded:
         rt.metrics.appended(item.type)
-    async with rt.db.write() as conn:
-        # A decided comment leaves the decider's hands.
-        await conn.execute(sa.delete(claims).where(claims.c.comment_id == comment_id))
+    if action != "edit":
+        # A decided comment leaves the decider's hands; an edited one is still pending the decider's decision.
+        async with rt.db.write() as conn:
+            await conn.execute(sa.delete(claims).where(claims.c.comment_id == comment_id))
     status = outcome.state.status.value if outcome.state is not None else None
     if status is None:
         async with rt.db.read() as conn:

@@ -411,11 +411,11 @@ def test_a_post_moderated_article_shows_the_comment_at_once(
 
 def test_a_closed_article_says_comments_are_closed(tab: Tab, service: Service, site: Site, article_id: str) -> None:
     service.publish(article_id, 1)
-    service.settings(article_id, closed=True)
     page = tab.page
     page.goto(embed(site, service, article_id))
     widget = page.locator("#w1")
     fill_form(widget, name="Đinh Bộ Lĩnh", title="Muộn rồi", body="Tiếc quá.", code="TEST7")
+    service.settings(article_id, closed=True)  # closed while the reader was typing: the 409 tells
 
     submit(widget)
 
@@ -424,6 +424,11 @@ def test_a_closed_article_says_comments_are_closed(tab: Tab, service: Service, s
     expect(closed).to_be_focused()
     expect(widget.locator("form")).to_be_hidden()
     expect(widget.get_by_role("button", name=re.compile("^Trả lời"))).to_have_count(0)
+
+    page.reload()  # the list says so from the start: no form to fill in vain
+
+    expect(widget.get_by_text("Bài viết này đã đóng bình luận.")).to_be_visible()
+    expect(widget.locator("form")).to_be_hidden()
 
 
 def test_long_threads_load_more_and_both_orders_group_replies(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -276,6 +277,9 @@ ILLEGAL: list[tuple[str, Callable[[], Comment], Callable[[], CommentCommand], ty
     ("edit without text", approved, lambda: edit(body=None), InvalidField),
     ("reject with an unknown reason", pending, lambda: reject("boring"), InvalidField),
     ("report with an unknown reason", approved, lambda: report("boring"), InvalidField),
+    ("approve an erased comment", lambda: replace(pending(), erased=True), approve, InvalidTransition),
+    ("edit an erased comment", lambda: replace(approved(), erased=True), edit, InvalidTransition),
+    ("restore an erased comment", lambda: replace(hidden(), erased=True), restore, InvalidTransition),
 ]
 
 
@@ -303,3 +307,8 @@ def test_changing_article_settings_records_them_once() -> None:
 def test_an_unknown_moderation_mode_is_refused() -> None:
     with pytest.raises(InvalidField):
         decide_article(NEW_ARTICLE, ChangeArticleSettings(article_id="a1", moderation="later", closed=False, admin="r"))
+
+
+def test_an_erased_comment_can_still_be_rejected_or_hidden() -> None:
+    assert isinstance(decide(replace(pending(), erased=True), reject())[0], CommentRejected)
+    assert isinstance(decide(replace(approved(), erased=True), hide())[0], CommentHidden)

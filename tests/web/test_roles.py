@@ -18,6 +18,8 @@ ENDPOINTS: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
     ("GET", "/api/v1/moderation/queue", None, MODERATION),
     ("GET", f"/api/v1/moderation/comments/{COMMENT}", None, MODERATION),
     ("GET", f"/api/v1/moderation/comments/{COMMENT}/related", None, MODERATION),
+    ("GET", f"/api/v1/moderation/comments/{COMMENT}/history", None, MODERATION),
+    ("POST", "/api/v1/moderation/erasures", {"phone": "0911 000 111"}, ADMIN),
     ("POST", "/api/v1/moderation/claims", {"limit": 1}, MODERATION),
     ("DELETE", "/api/v1/moderation/claims", None, MODERATION),
     (
@@ -32,6 +34,7 @@ ENDPOINTS: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
     ("GET", f"/api/v1/audit/comments/{COMMENT}/events", None, AUDIT),
     ("GET", "/api/v1/audit/events", None, AUDIT),
     ("GET", "/api/v1/audit/verify", None, AUDIT),
+    ("GET", "/api/v1/audit/seals", None, AUDIT),
 ]
 
 

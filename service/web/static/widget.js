@@ -804,7 +804,7 @@ time{color:var(--muted);font-size:.875em}
       this.loading = false;
       this.page = page;
       this.total = data.total;
-      if (data.closed === true) this.showClosed(false); // shown when the API tells (not part of v1's list yet)
+      if (data.closed === true) this.showClosed(false);
       let firstNew = null;
       for (const item of data.items) {
         const node = this.place(item, false);
