@@ -184,8 +184,9 @@ def _parameters() -> Json:
             "name": "X-Request-Id",
             "in": "header",
             "required": False,
-            "description": "A caller-chosen id echoed back and logged; ignored (replaced) when not well formed.",
-            "schema": string(pattern=REQUEST_ID.pattern),
+            "description": "A caller-chosen id echoed back and logged. Any value is accepted: one that does not "
+            f"match `{REQUEST_ID.pattern}` is replaced by a generated id, never refused.",
+            "schema": string(),
         },
     }
 
