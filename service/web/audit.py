@@ -12,7 +12,7 @@ from service.events import ARTICLE_ID, EVENT_TYPES, comment_stream
 from service.history import LogFilter
 from service.history import event_view as event_view  # re-exported: the console's history builds on it
 from service.seals import SealKey
-from service.web.errors import not_found, validation_failed
+from service.web.errors import json_response, not_found, validation_failed
 from service.web.jsonio import query_int
 from service.web.moderation import require
 from service.web.public import comment_id_of
@@ -75,7 +75,7 @@ async def comment_history(request: web.Request) -> web.Response:
         found = await eventstore.read_stream(conn, rt.vault.session(), comment_stream(comment_id))
     if not found:
         raise not_found("no such comment")
-    return web.json_response(
+    return json_response(
         {
             "id": str(comment_id),
             "at": None if at is None else history.iso(at),
@@ -118,7 +118,7 @@ async def log(request: web.Request) -> web.StreamResponse:
     async with rt.db.read() as conn:
         found = await history.page(conn, rt.vault, selection, after=after, limit=limit)
     next_after = found[-1].position if len(found) == limit else None
-    return web.json_response({"items": [event_view(item) for item in found], "next_after": next_after})
+    return json_response({"items": [event_view(item) for item in found], "next_after": next_after})
 
 
 @routes.get("/api/v1/audit/seals")
@@ -140,4 +140,4 @@ async def verify(request: web.Request) -> web.Response:
     rt = runtime(request)
     async with rt.db.read() as conn:
         result = await seals.verify(conn, request.app[seal_key])
-    return web.json_response(result)
+    return json_response(result)

@@ -15,7 +15,7 @@ from service import eventstore
 from service.events import comment_stream
 from service.eventstore import RecordedEvent
 from service.web.audit import event_view
-from service.web.errors import not_found
+from service.web.errors import json_response, not_found
 from service.web.moderation import require
 from service.web.public import comment_id_of
 from service.web.runtime import runtime
@@ -120,4 +120,4 @@ async def history(request: web.Request) -> web.Response:
         events = await eventstore.read_stream(conn, rt.vault.session(), comment_stream(comment_id))
     if not events:
         raise not_found("no such comment")
-    return web.json_response({"id": str(comment_id), "events": [history_entry(item) for item in events]})
+    return json_response({"id": str(comment_id), "events": [history_entry(item) for item in events]})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from service import privacy, text
-from service.web.errors import validation_failed
+from service.web.errors import json_response, validation_failed
 from service.web.jsonio import read_object
 from service.web.moderation import require
 from service.web.public import _meta
@@ -36,4 +36,4 @@ async def erase(request: web.Request) -> web.Response:
     )
     # The number itself is never echoed: the subject id is what the log's SubjectErased event names.
     body = {"subject_id": erasure.subject_id, "erased": erasure.erased, "comments": erasure.comments}
-    return web.json_response(body, status=202)
+    return json_response(body, status=202)

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from functools import partial
+from typing import Any
 
 from aiohttp import web
+
+
+def utf8_dumps(document: Any) -> str:
+    """JSON with Vietnamese as UTF-8 rather than \\u escapes: a third smaller, and readable on the wire."""
+    return json.dumps(document, ensure_ascii=False)
+
+
+json_response = partial(web.json_response, dumps=utf8_dumps)
 
 
 class ApiError(Exception):
@@ -41,7 +52,7 @@ def error_response(
     error: dict[str, object] = {"code": code, "message": message}
     if fields:
         error["fields"] = dict(fields)
-    return web.json_response({"error": error}, status=status, headers=headers)
+    return json_response({"error": error}, status=status, headers=headers)
 
 
 def validation_failed(fields: Mapping[str, str], message: str = "some fields are not valid") -> ApiError:

@@ -30,7 +30,7 @@ from service.events import ARTICLE_ID, REASON_CODES
 from service.eventstore import ConcurrencyError
 from service.moderation import CommentNotFound, DomainError, InvalidField
 from service.tables import claims, moderation_queue
-from service.web.errors import ApiError, not_found, validation_failed
+from service.web.errors import ApiError, json_response, not_found, validation_failed
 from service.web.jsonio import Fields, query_int, read_object
 from service.web.public import _meta, article_id_of, comment_id_of, idempotency_key_of, iso
 from service.web.runtime import principal_key, runtime
@@ -181,7 +181,7 @@ async def queue(request: web.Request) -> web.Response:
         rows = (await conn.execute(statement)).all()
     page = rows[:limit]
     next_cursor = _encode_cursor(page[-1].submitted_at, page[-1].comment_id) if len(rows) > limit else None
-    return web.json_response({"items": [queue_item(row, now) for row in page], "next_cursor": next_cursor})
+    return json_response({"items": [queue_item(row, now) for row in page], "next_cursor": next_cursor})
 
 
 def _same_author(row: Any) -> sa.ColumnElement[bool]:
@@ -220,7 +220,7 @@ async def related(request: web.Request) -> web.Response:
             )
         ).all()
     now = rt.clock()
-    return web.json_response({"items": [queue_item(item, now) for item in rows]})
+    return json_response({"items": [queue_item(item, now) for item in rows]})
 
 
 @routes.post("/api/v1/moderation/comments/{comment_id}/reject-author")
@@ -251,7 +251,7 @@ async def reject_author(request: web.Request) -> web.Response:
             results.append(
                 {"id": str(target.comment_id), "status": None, "error": {"code": error.code, "message": error.message}}
             )
-    return web.json_response({"results": results})
+    return json_response({"results": results})
 
 
 @routes.get("/api/v1/moderation/comments/{comment_id}")
@@ -261,7 +261,7 @@ async def queue_entry(request: web.Request) -> web.Response:
     comment_id = comment_id_of(request)
     async with rt.db.read() as conn:
         row = await _queue_row(conn, comment_id)
-    return web.json_response(queue_item(row, rt.clock()))
+    return json_response(queue_item(row, rt.clock()))
 
 
 # --- claims ---------------------------------------------------------------------------------------------------
@@ -312,7 +312,7 @@ async def claim(request: web.Request) -> web.Response:
             if held
             else []
         )
-    return web.json_response({"items": [queue_item(row, now) for row in rows]})
+    return json_response({"items": [queue_item(row, now) for row in rows]})
 
 
 @routes.delete("/api/v1/moderation/claims")
@@ -330,7 +330,7 @@ async def release_claims(request: web.Request) -> web.Response:
         statement = statement.where(claims.c.comment_id.in_(ids))
     async with rt.db.write() as conn:
         released = await conn.execute(statement)
-    return web.json_response({"released": int(released.rowcount or 0)})
+    return json_response({"released": int(released.rowcount or 0)})
 
 
 async def _check_claim(conn: AsyncConnection, principal: auth.Principal, comment_id: uuid.UUID, now: datetime) -> None:
@@ -429,7 +429,7 @@ async def decide(request: web.Request) -> web.Response:
         raise not_found(f"no such action: use one of {', '.join(ACTIONS)}")
     comment_id = comment_id_of(request)
     document = await read_object(request)
-    return web.json_response(await decide_one(request, principal, action, comment_id, document))
+    return json_response(await decide_one(request, principal, action, comment_id, document))
 
 
 @routes.post("/api/v1/moderation/decisions")
@@ -460,7 +460,7 @@ async def decide_many(request: web.Request) -> web.Response:
             if error.fields:
                 failure["fields"] = error.fields
             results.append({"id": None if raw_id is None else str(raw_id), "status": None, "error": failure})
-    return web.json_response({"results": results})
+    return json_response({"results": results})
 
 
 # --- article settings -----------------------------------------------------------------------------------------
@@ -483,6 +483,6 @@ async def article_settings(request: web.Request) -> web.Response:
         raise validation_failed({error.field: error.field_code}, str(error)) from None
     except ConcurrencyError as error:
         raise ApiError(409, "version_conflict", str(error)) from None
-    return web.json_response(
+    return json_response(
         {"article_id": article_id, "moderation": moderation, "closed": closed, "version": outcome.version}
     )

@@ -9,6 +9,7 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 
 from service import migrate
+from service.web.errors import json_response
 from service.web.openapi import spec
 from service.web.runtime import runtime
 
@@ -18,7 +19,7 @@ log = logging.getLogger("comments.ops")
 
 @routes.get("/healthz")
 async def healthz(_request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 @routes.get("/readyz")
@@ -35,9 +36,7 @@ async def readyz(request: web.Request) -> web.Response:
         log.warning("readiness check failed", extra={"error": str(error)})
         checks["database"] = "unreachable"
     ready = all(value == "ok" for value in checks.values()) and len(checks) == 2
-    return web.json_response(
-        {"status": "ready" if ready else "not_ready", "checks": checks}, status=200 if ready else 503
-    )
+    return json_response({"status": "ready" if ready else "not_ready", "checks": checks}, status=200 if ready else 503)
 
 
 @routes.get("/metrics")
@@ -52,4 +51,4 @@ async def metrics(request: web.Request) -> web.Response:
 
 @routes.get("/openapi.json")
 async def openapi(_request: web.Request) -> web.Response:
-    return web.json_response(spec())
+    return json_response(spec())

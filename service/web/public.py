@@ -19,7 +19,7 @@ from service.db import utc
 from service.events import ARTICLE_ID, REPORT_REASONS, CommentSubmitted
 from service.moderation import ArticleClosed, CommentNotFound, InvalidField
 from service.tables import articles, moderation_queue, published_comments
-from service.web.errors import ApiError, not_found, validation_failed
+from service.web.errors import ApiError, json_response, not_found, validation_failed
 from service.web.jsonio import Fields, query_int, read_object
 from service.web.runtime import Runtime, request_id_key, runtime
 
@@ -83,7 +83,7 @@ async def create_captcha(request: web.Request) -> web.Response:
         "audio_url": f"{base}/audio.wav",
         "expires_at": iso(challenge.expires_at),
     }
-    return web.json_response(body, status=201, headers={"Cache-Control": "no-store"})
+    return json_response(body, status=201, headers={"Cache-Control": "no-store"})
 
 
 async def _render(request: web.Request, kind: str) -> web.Response:
@@ -235,7 +235,7 @@ async def submit_comment(request: web.Request) -> web.Response:
     )
     event_id = None if key is None else idempotent_event_id(idempotency_scope(command), key)
     if event_id is not None and (previous := await _replayed(rt, event_id)) is not None:
-        return web.json_response(_submission_view(previous), status=202)
+        return json_response(_submission_view(previous), status=202)
 
     await _check_limits(rt, request, article_id, captcha_id)
     async with rt.db.write() as conn:
@@ -251,7 +251,7 @@ async def submit_comment(request: web.Request) -> web.Response:
         # The same request is in flight in another connection (a double click): answer what it answers.
         for _ in range(int(DUPLICATE_WAIT_SECONDS / 0.05)):
             if (previous := await _replayed(rt, event_id)) is not None:
-                return web.json_response(_submission_view(previous), status=202)
+                return json_response(_submission_view(previous), status=202)
             await asyncio.sleep(0.05)
     if verdict is not captcha.VerifyOutcome.OK:
         raise ApiError(422, "captcha_invalid", "the security code is wrong or no longer valid: type the new code shown")
@@ -262,7 +262,7 @@ async def submit_comment(request: web.Request) -> web.Response:
     except InvalidField as error:
         raise validation_failed({error.field: error.field_code}, str(error)) from None
     rt.metrics.appended("CommentSubmitted")
-    return web.json_response(_submission_view(outcome), status=202)
+    return json_response(_submission_view(outcome), status=202)
 
 
 async def _recent_bodies(rt: Runtime, subject_id: str | None, client_hash: str) -> list[str]:
@@ -345,7 +345,7 @@ async def list_comments(request: web.Request) -> web.Response:
         "per_page": per_page,
         "items": items,
     }
-    return web.json_response(body, headers=headers)
+    return json_response(body, headers=headers)
 
 
 @routes.get("/api/v1/counts")
@@ -363,7 +363,7 @@ async def counts(request: web.Request) -> web.Response:
             sa.select(articles.c.article_id, articles.c.published_count).where(articles.c.article_id.in_(wanted))
         )
         found = {row.article_id: int(row.published_count) for row in rows}
-    return web.json_response({"counts": {article_id: found.get(article_id, 0) for article_id in wanted}})
+    return json_response({"counts": {article_id: found.get(article_id, 0) for article_id in wanted}})
 
 
 @routes.post("/api/v1/comments/{comment_id}/reports")
@@ -390,4 +390,4 @@ async def report_comment(request: web.Request) -> web.Response:
     except CommentNotFound:
         raise not_found("no such comment") from None
     rt.metrics.appended("CommentReported")
-    return web.json_response({"id": str(comment_id), "reported": True, "version": outcome.version}, status=202)
+    return json_response({"id": str(comment_id), "reported": True, "version": outcome.version}, status=202)
