@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ from service.db import utc
 from service.events import ARTICLE_ID, REPORT_REASONS, CommentSubmitted
 from service.moderation import ArticleClosed, CommentNotFound, InvalidField
 from service.tables import articles, moderation_queue, published_comments
-from service.web.errors import ApiError, json_response, not_found, validation_failed
+from service.web.errors import ApiError, json_response, not_found, utf8_dumps, validation_failed
 from service.web.jsonio import Fields, query_int, read_object
 from service.web.runtime import Runtime, request_id_key, runtime
 
@@ -288,8 +289,9 @@ def _meta(request: web.Request) -> dict[str, str]:
 
 
 def _etag(article_id: str, changed_position: int, query: tuple[object, ...]) -> str:
+    # Stable across processes (a load balancer may send the revalidation elsewhere): no salted hash().
     detail = "-".join(str(part) for part in query)
-    return f'W/"{changed_position}-{detail}-{abs(hash(article_id)) % 10**8}"'
+    return f'W/"{changed_position}-{detail}-{zlib.crc32(article_id.encode()):08x}"'
 
 
 @routes.get("/api/v1/articles/{article_id}/comments")
@@ -314,6 +316,9 @@ async def list_comments(request: web.Request) -> web.Response:
         headers = {"ETag": etag, "Cache-Control": "no-cache"}
         if etag in request.headers.get("If-None-Match", ""):
             return web.Response(status=304, headers=headers)
+        key = (article_id, changed, page, per_page, order)
+        if (cached := rt.pages.get(key)) is not None:
+            return web.Response(body=cached, content_type="application/json", charset="utf-8", headers=headers)
         total = int(article.published_count) if article else 0
         position = published_comments.c.position
         rows = (
@@ -345,7 +350,9 @@ async def list_comments(request: web.Request) -> web.Response:
         "per_page": per_page,
         "items": items,
     }
-    return json_response(body, headers=headers)
+    rendered = utf8_dumps(body).encode("utf-8")
+    rt.pages.put(key, rendered)
+    return web.Response(body=rendered, content_type="application/json", charset="utf-8", headers=headers)
 
 
 @routes.get("/api/v1/counts")

@@ -15,6 +15,7 @@ from service.db import Database, utcnow
 from service.flags import Screener
 from service.settings import Settings
 from service.web.metrics import Metrics
+from service.web.pagecache import PageCache
 
 
 @dataclass(slots=True, kw_only=True)
@@ -27,6 +28,7 @@ class Runtime:
     renderer: ThreadPoolExecutor
     screener: Screener = field(default_factory=Screener)
     metrics: Metrics = field(default_factory=Metrics)
+    pages: PageCache = field(default_factory=PageCache)
     clock: Callable[[], datetime] = utcnow
 
 

@@ -429,3 +429,18 @@ async def test_the_same_text_twice_from_one_phone_is_flagged_as_repeated(api: Ap
         f"/api/v1/moderation/comments/{(await second.json())['id']}", headers={"Authorization": f"Bearer {token}"}
     )
     assert "repeated_text" in {flag["code"] for flag in (await entry.json())["flags"]}
+
+
+async def test_two_processes_agree_on_etags_and_never_serve_a_stale_cached_page(make_api: ClientFactory) -> None:
+    first, second = await make_api(), await make_api()  # two apps over one database, as behind a load balancer
+    article_id = article()
+    await _approve(first, (await (await first.submit(article_id, title="Một")).json())["id"])
+    seen_by_second = await second.client.get(f"/api/v1/articles/{article_id}/comments")
+    etag = seen_by_second.headers["ETag"]
+
+    again = await first.client.get(f"/api/v1/articles/{article_id}/comments", headers={"If-None-Match": etag})
+    await _approve(first, (await (await first.submit(article_id, title="Hai")).json())["id"])
+    fresh = await second.published(article_id)
+
+    assert again.status == 304
+    assert [item["title"] for item in fresh["items"]] == ["Một", "Hai"]

@@ -1,0 +1,38 @@
+"""A small per-process LRU of rendered published-comment pages, keyed by the projection position they show."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+MAX_PAGES = 2048
+
+
+@dataclass(slots=True)
+class PageCache:
+    """Entries never go stale: the key holds the article's `changed_position`, read from the database on every
+    request, so a change in any process makes a new key and the old entry simply ages out. No timers, no
+    cross-process messages needed for correctness."""
+
+    max_pages: int = MAX_PAGES
+    hits: int = 0
+    misses: int = 0
+    _pages: OrderedDict[tuple[str, int, int, int, str], bytes] = field(default_factory=OrderedDict)
+
+    def get(self, key: tuple[str, int, int, int, str]) -> bytes | None:
+        page = self._pages.get(key)
+        if page is None:
+            self.misses += 1
+            return None
+        self._pages.move_to_end(key)
+        self.hits += 1
+        return page
+
+    def put(self, key: tuple[str, int, int, int, str], page: bytes) -> None:
+        self._pages[key] = page
+        self._pages.move_to_end(key)
+        while len(self._pages) > self.max_pages:
+            self._pages.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._pages)
