@@ -14,7 +14,7 @@ from service import flags, maintenance, seals
 from service.crypto import Keyring, Vault, master_secret
 from service.db import connect, utcnow
 from service.settings import Settings
-from service.web import assets, audit, console, demo, erasures, moderation, ops, public
+from service.web import assets, audit, console, demo, erasures, moderation, moderators, ops, public
 from service.web.middlewares import cors_and_headers, errors, request_context
 from service.web.runtime import Runtime, runtime_key
 
@@ -62,6 +62,6 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         await db.dispose()
 
     app.cleanup_ctx.append(resources)
-    for module in (public, moderation, audit, erasures, ops, demo, assets, console):
+    for module in (public, moderation, moderators, audit, erasures, ops, demo, assets, console):
         app.router.add_routes(module.routes)
     return app

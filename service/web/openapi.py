@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from service import text
+from service import auth, text
 from service.events import ARTICLE_ID, EVENT_TYPES, REASON_CODES, REPORT_REASONS
 from service.web.middlewares import REQUEST_ID
 from service.web.moderation import ACTIONS, DEFAULT_LEASE_SECONDS, MAX_BULK, QUEUE_STATUSES
@@ -380,6 +380,27 @@ def _moderation_schemas() -> Json:
             required=("reason_code",),
         ),
         "ReleasedClaims": obj({"released": integer(0)}),
+        "Moderator": obj(
+            {
+                "name": string(pattern=auth.NAME_PATTERN.pattern),
+                "role": string(enum=list(auth.ROLES)),
+                "created_at": moment,
+                "revoked_at": nullable(moment),
+            }
+        ),
+        "Moderators": obj({"items": {"type": "array", "items": schema("Moderator")}}),
+        "NewModerator": obj(
+            {"name": string(pattern=auth.NAME_PATTERN.pattern), "role": string(enum=list(auth.ROLES))},
+            required=("name", "role"),
+        ),
+        "IssuedToken": obj(
+            {
+                "name": string(),
+                "role": string(enum=list(auth.ROLES)),
+                "token": string("The bearer token: shown this once, only its hash is stored."),
+            }
+        ),
+        "RevokedModerator": obj({"name": string(), "revoked": {"type": "boolean"}}),
         "ModerationEvent": obj(
             {
                 "stream_version": integer(1, description="The comment's version this event made."),
@@ -854,6 +875,49 @@ def _moderation_paths() -> Json:
                 ),
                 body="Decision",
                 role="moderator",
+            )
+        },
+        "/api/v1/moderation/moderators": {
+            "get": operation(
+                "listModerators",
+                "Every moderator, admin and auditor, with when each was created or revoked (never tokens)",
+                "moderation",
+                {"200": response("The moderators.", "Moderators")},
+                role="admin",
+            ),
+            "post": operation(
+                "addModerator",
+                "Issue a token to a new moderator (or re-issue one after revocation)",
+                "moderation",
+                {
+                    "201": response("The token, shown once.", "IssuedToken"),
+                    **BODY_ERRORS,
+                    "409": response("`moderator_exists`: revoke the active one first.", "Error"),
+                },
+                body="NewModerator",
+                role="admin",
+            ),
+        },
+        "/api/v1/moderation/moderators/{name}": {
+            "delete": operation(
+                "revokeModerator",
+                "Revoke a moderator's token at once",
+                "moderation",
+                {
+                    "200": response("Revoked.", "RevokedModerator"),
+                    "404": common("NotFound"),
+                    "409": response("`cannot_revoke_self`: another admin must do it.", "Error"),
+                },
+                parameters=(
+                    {
+                        "name": "name",
+                        "in": "path",
+                        "required": True,
+                        "description": "The moderator.",
+                        "schema": string(),
+                    },
+                ),
+                role="admin",
             )
         },
         "/api/v1/moderation/articles/{article_id}/settings": {

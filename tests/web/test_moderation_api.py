@@ -320,3 +320,35 @@ async def test_released_claims_go_back_to_the_queue(api: Api) -> None:
 
     assert (await released.json())["released"] == 1
     assert [item["id"] for item in (await taken.json())["items"]] == [comment_id]
+
+
+async def test_an_admin_issues_lists_and_revokes_moderator_tokens_over_the_api(api: Api) -> None:
+    admin = await api.token("admin", name="chief-editor")
+    name = f"ca-dem-{article()[-6:]}"
+
+    created = await api.client.post(
+        "/api/v1/moderation/moderators", json={"name": name, "role": "moderator"}, headers=bearer(admin)
+    )
+    token = (await created.json())["token"]
+    works = await api.client.get("/api/v1/moderation/queue", headers=bearer(token))
+    twice = await api.client.post(
+        "/api/v1/moderation/moderators", json={"name": name, "role": "moderator"}, headers=bearer(admin)
+    )
+    listed = await (await api.client.get("/api/v1/moderation/moderators", headers=bearer(admin))).json()
+    revoked = await api.client.delete(f"/api/v1/moderation/moderators/{name}", headers=bearer(admin))
+    after = await api.client.get("/api/v1/moderation/queue", headers=bearer(token))
+    bad = await api.client.post(
+        "/api/v1/moderation/moderators", json={"name": "Bad Name!", "role": "x"}, headers=bearer(admin)
+    )
+    self_revoke = await api.client.delete("/api/v1/moderation/moderators/chief-editor", headers=bearer(admin))
+
+    assert created.status == 201
+    assert token.startswith("cmt_")
+    assert works.status == 200
+    assert await _code(twice) == (409, "moderator_exists")
+    assert {"name": name, "role": "moderator"}.items() <= next(m for m in listed["items"] if m["name"] == name).items()
+    assert "token" not in str(listed)
+    assert revoked.status == 200
+    assert after.status == 401
+    assert (await bad.json())["error"]["fields"] == {"name": "invalid", "role": "invalid_choice"}
+    assert await _code(self_revoke) == (409, "cannot_revoke_self")

@@ -20,6 +20,9 @@ ENDPOINTS: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
     ("GET", f"/api/v1/moderation/comments/{COMMENT}/related", None, MODERATION),
     ("GET", f"/api/v1/moderation/comments/{COMMENT}/history", None, MODERATION),
     ("POST", "/api/v1/moderation/erasures", {"phone": "0911 000 111"}, ADMIN),
+    ("GET", "/api/v1/moderation/moderators", None, ADMIN),
+    ("POST", "/api/v1/moderation/moderators", {"name": "x"}, ADMIN),
+    ("DELETE", "/api/v1/moderation/moderators/nobody", None, ADMIN),
     ("POST", "/api/v1/moderation/claims", {"limit": 1}, MODERATION),
     ("DELETE", "/api/v1/moderation/claims", None, MODERATION),
     (
