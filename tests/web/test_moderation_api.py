@@ -352,3 +352,19 @@ async def test_an_admin_issues_lists_and_revokes_moderator_tokens_over_the_api(a
     assert after.status == 401
     assert (await bad.json())["error"]["fields"] == {"name": "invalid", "role": "invalid_choice"}
     assert await _code(self_revoke) == (409, "cannot_revoke_self")
+
+
+async def test_claiming_again_renews_the_callers_leases(api: Api) -> None:
+    article_id = article()
+    comment_id = await _pending(api, article_id)
+    holder, other = await api.token(), await api.token()
+    claim = {"limit": 1, "lease_seconds": 30, "article_id": article_id}
+    await api.client.post("/api/v1/moderation/claims", json=claim, headers=bearer(holder))
+
+    api.clock.advance(20)
+    renewed = await api.client.post("/api/v1/moderation/claims", json=claim, headers=bearer(holder))
+    api.clock.advance(20)  # 40 s after the first claim, 20 s after the renewal
+    taken = await api.client.post("/api/v1/moderation/claims", json=claim, headers=bearer(other))
+
+    assert [item["id"] for item in (await renewed.json())["items"]] == [comment_id]
+    assert (await taken.json())["items"] == []
