@@ -9,8 +9,27 @@ from service.events import Flag, article_stream, comment_stream, subject_stream
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SubmitComment:
+class _CommentCommand:
+    """A command on one comment: it goes to the comment's stream."""
+
     comment_id: UUID
+
+    @property
+    def stream(self) -> str:
+        return comment_stream(self.comment_id)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _ReaderCommand(_CommentCommand):
+    """A reader's command on a comment: readers have no accounts, so the log names the actor "reader"."""
+
+    @property
+    def actor(self) -> str:
+        return "reader"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitComment(_ReaderCommand):
     article_id: str
     parent_id: UUID | None = None
     subject_id: str
@@ -24,25 +43,12 @@ class SubmitComment:
     flags: tuple[Flag, ...] = ()
     expected_version: int | None = None
 
-    @property
-    def stream(self) -> str:
-        return comment_stream(self.comment_id)
-
-    @property
-    def actor(self) -> str:
-        return "reader"
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _ModeratorCommand:
-    comment_id: UUID
+class _ModeratorCommand(_CommentCommand):
     moderator: str
     expected_version: int | None = None
     note: str | None = None
-
-    @property
-    def stream(self) -> str:
-        return comment_stream(self.comment_id)
 
     @property
     def actor(self) -> str:
@@ -76,19 +82,10 @@ class RestoreComment(_ModeratorCommand):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReportComment:
-    comment_id: UUID
+class ReportComment(_ReaderCommand):
     reason: str
     reporter_hash: str | None = None
     expected_version: int | None = None
-
-    @property
-    def stream(self) -> str:
-        return comment_stream(self.comment_id)
-
-    @property
-    def actor(self) -> str:
-        return "reader"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

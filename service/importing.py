@@ -30,6 +30,32 @@ class ImportReport:
     bad: list[str] = field(default_factory=list)
 
 
+def recorded_submission(
+    vault: Vault,
+    *,
+    comment_id: UUID,
+    article_id: str,
+    parent_id: UUID | None = None,
+    author_name: str,
+    phone: str | None,
+    title: str,
+    body: str,
+) -> SubmitComment:
+    """The submission of a comment brought from elsewhere (an import, the seed), its fields already cleaned."""
+    return SubmitComment(
+        comment_id=comment_id,
+        article_id=article_id,
+        parent_id=parent_id,
+        subject_id=vault.keyring.phone_subject(phone) if phone else comment_subject(comment_id),
+        author_name=author_name,
+        phone=phone,
+        title=title,
+        body=body,
+        # The source records what moderation decided: every comment enters pending, whatever the site default.
+        default_moderation="pre",
+    )
+
+
 def _import_commands(document: Any, vault: Vault) -> tuple[UUID, list[Command]]:
     """The commands one imported comment turns into; ValueError says what is wrong with the line."""
     if not isinstance(document, dict):
@@ -60,16 +86,14 @@ def _import_commands(document: Any, vault: Vault) -> tuple[UUID, list[Command]]:
     # Derived from the content, so importing the same file twice adds nothing the second time.
     comment_id = uuid5(IMPORT_NAMESPACE, json.dumps([article_id, author_name, phone, title, body]))
     commands: list[Command] = [
-        SubmitComment(
+        recorded_submission(
+            vault,
             comment_id=comment_id,
             article_id=article_id,
-            subject_id=vault.keyring.phone_subject(phone) if phone else comment_subject(comment_id),
             author_name=author_name,
             phone=phone,
             title=title,
             body=body,
-            # The file says what moderation decided: every comment enters pending, whatever the site default.
-            default_moderation="pre",
         )
     ]
     if status == "approved":

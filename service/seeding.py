@@ -13,9 +13,10 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from service import eventstore, text
 from service.application import handle
 from service.commands import ApproveComment, Command, HideComment, RejectComment, SubmitComment
-from service.crypto import Vault, comment_subject
+from service.crypto import Vault
 from service.db import Database
 from service.events import comment_stream
+from service.importing import recorded_submission
 from service.migrate import bundled
 from service.moderation import DomainError
 
@@ -129,17 +130,15 @@ def _submission(vault: Vault, item: Mapping[str, Any], ids: Mapping[str, UUID]) 
     except text.FieldError as error:
         raise SeedError(f"comment {key}: {error}") from error
     parent_key = item.get("parent_key")
-    return SubmitComment(
+    return recorded_submission(
+        vault,
         comment_id=comment_id,
         article_id=article_id,
         parent_id=None if parent_key is None else ids[str(parent_key)],
-        subject_id=vault.keyring.phone_subject(phone) if phone else comment_subject(comment_id),
         author_name=author_name,
         phone=phone,
         title=title,
         body=body,
-        # The seed records what moderation did, so each comment starts pending whatever the site default.
-        default_moderation="pre",
     )
 
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import gzip
-import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +15,7 @@ from service.web.errors import json_response, not_found
 from service.web.moderation import require
 from service.web.public import comment_id_of
 from service.web.runtime import runtime
+from service.web.staticfiles import serve as serve_file
 
 routes = web.RouteTableDef()
 
@@ -35,46 +32,10 @@ HISTORY_HIDDEN = frozenset({"phone", "subject_id", "client_hash", "reporter_hash
 """Left out of the moderators' history: the phone and the keyed hashes that stand for a person or a reporter."""
 
 
-@dataclass(frozen=True, slots=True)
-class File:
-    plain: bytes
-    gzipped: bytes
-    etag: str
-
-
-@functools.lru_cache(maxsize=8)
-def _load(path: Path, mtime_ns: int) -> File:
-    # Keyed on the modification time: an edited file is served without a restart.
-    plain = path.read_bytes()
-    digest = hashlib.sha256(plain).hexdigest()[:32]
-    return File(plain=plain, gzipped=gzip.compress(plain, 9, mtime=0), etag=digest)
-
-
-def _accepts_gzip(request: web.Request) -> bool:
-    for item in request.headers.get("Accept-Encoding", "").lower().split(","):
-        coding, _, params = item.strip().partition(";")
-        if coding.strip() in ("gzip", "*"):
-            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
-
-
 def serve(request: web.Request, name: str) -> web.Response:
-    path = FOLDER / name
-    file = _load(path, path.stat().st_mtime_ns)
-    compressed = _accepts_gzip(request) and len(file.gzipped) < len(file.plain)
-    etag = f'"{file.etag}-gz"' if compressed else f'"{file.etag}"'
-    headers = {"Cache-Control": CACHE_CONTROL, "ETag": etag, "Vary": "Accept-Encoding"}
-    if name.endswith(".html"):
-        # The page holds a moderator's token in session storage: it is never framed and never leaks its address.
-        headers["Referrer-Policy"] = "no-referrer"
-    held = {tag.strip().removeprefix("W/") for tag in request.headers.get("If-None-Match", "").split(",")}
-    if etag in held or "*" in held:
-        return web.Response(status=304, headers=headers)
-    if compressed:
-        headers["Content-Encoding"] = "gzip"
-    response = web.Response(body=file.gzipped if compressed else file.plain, headers=headers)
-    response.headers["Content-Type"] = FILES[name]
-    return response
+    # The page holds a moderator's token in session storage: it is never framed and never leaks its address.
+    headers = {"Referrer-Policy": "no-referrer"} if name.endswith(".html") else {}
+    return serve_file(request, FOLDER / name, FILES[name], cache_control=CACHE_CONTROL, extra_headers=headers)
 
 
 @routes.get("/moderation/")

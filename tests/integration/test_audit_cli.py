@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,29 +14,10 @@ from service.crypto import Vault
 from service.db import Database, utcnow
 from service.settings import Settings, SettingsError
 from service.tables import moderation_queue
-from tests.conftest import TEST_SECRET
+from tests.integration.cli_runner import run
+from tests.integration.tampering import behind_the_services_back, rewrite_from_4_and_rechain
 from tests.integration.test_audit_privacy import a_comment
-from tests.integration.test_audit_seals import (
-    behind_the_services_back,
-    five_events_sealed_at_3_and_5,
-    rewrite_from_4_and_rechain,
-)
-
-
-async def run(database_url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("COMMENTS_")}
-    env.update({"COMMENTS_DATABASE_URL": database_url, "COMMENTS_SECRET_KEY": TEST_SECRET})
-    return await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "service", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=120,
-        check=False,
-    )
+from tests.integration.test_audit_seals import five_events_sealed_at_3_and_5
 
 
 async def test_erase_by_phone_reports_the_count_never_prints_the_number_and_the_log_verifies(

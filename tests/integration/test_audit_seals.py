@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -14,39 +12,34 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import eventstore, seals
 from service.application import handle
-from service.commands import ApproveComment, SubmitComment
+from service.commands import ApproveComment
 from service.crypto import Vault
 from service.db import Database, utcnow
 from service.seals import Seal, SealKey
 from service.tables import events
 from tests.conftest import TEST_SECRET
+from tests.integration.tampering import (
+    Tamper,
+    behind_the_services_back,
+    delete_one,
+    flip_a_byte_of_ciphertext,
+    rewrite_from_4_and_rechain,
+    submit,
+    swap_two,
+    truncate_tail,
+)
 
-Tamper = Callable[[AsyncConnection], Awaitable[None]]
 KEY = SealKey.from_secret(TEST_SECRET)
-
-
-async def _submit(db: Database, vault: Vault, index: int) -> uuid.UUID:
-    comment_id = uuid.uuid4()
-    submit = SubmitComment(
-        comment_id=comment_id,
-        article_id="seals",
-        subject_id=f"c-{comment_id}",
-        author_name="Đỗ Hùng",
-        title=f"Ý kiến {index}",
-        body="Nội dung",
-    )
-    await handle(db, vault, submit, now=utcnow())
-    return comment_id
 
 
 async def five_events_sealed_at_3_and_5(db: Database, vault: Vault) -> list[Seal]:
     """Submit, approve, submit (sealed at 3), approve, submit (sealed at 5); returns the seals as exported."""
-    first = await _submit(db, vault, 0)
+    first = await submit(db, vault, 0, article_id="seals")
     await handle(db, vault, ApproveComment(comment_id=first, moderator="lan"), now=utcnow())
-    second = await _submit(db, vault, 1)
+    second = await submit(db, vault, 1, article_id="seals")
     assert await seals.seal_head(db, KEY, utcnow()) is not None
     await handle(db, vault, ApproveComment(comment_id=second, moderator="lan"), now=utcnow())
-    await _submit(db, vault, 2)
+    await submit(db, vault, 2, article_id="seals")
     assert await seals.seal_head(db, KEY, utcnow()) is not None
     async with db.read() as conn:
         stored = await seals.stored(conn)
@@ -54,58 +47,9 @@ async def five_events_sealed_at_3_and_5(db: Database, vault: Vault) -> list[Seal
     return [seals.parse_line(seals.export_line(seal, KEY.public_bytes)) for seal in stored]
 
 
-async def behind_the_services_back(db: Database, tamper: Tamper) -> None:
-    async with db.write() as conn:
-        if db.is_sqlite:
-            for trigger in ("events_no_update", "events_no_delete", "seals_no_update", "seals_no_delete"):
-                await conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
-        else:
-            # A superuser can switch triggers off for the session: the append-only triggers are no defence.
-            await conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-        await tamper(conn)
-
-
-async def _flip_a_byte_of_ciphertext(conn: AsyncConnection) -> None:
-    pii = await conn.scalar(sa.text("SELECT pii FROM events WHERE position = 5"))
-    await conn.execute(
-        sa.text("UPDATE events SET pii = :pii WHERE position = 5"), {"pii": bytes([pii[0] ^ 1]) + pii[1:]}
-    )
-
-
-async def _delete_one(conn: AsyncConnection) -> None:
-    await conn.execute(sa.text("DELETE FROM events WHERE position = 2"))
-
-
-async def _swap_two(conn: AsyncConnection) -> None:
-    await conn.execute(sa.text("UPDATE events SET position = -1 WHERE position = 2"))
-    await conn.execute(sa.text("UPDATE events SET position = 2 WHERE position = 3"))
-    await conn.execute(sa.text("UPDATE events SET position = 3 WHERE position = -1"))
-
-
-async def _truncate_tail(conn: AsyncConnection) -> None:
-    await conn.execute(sa.text("DELETE FROM events WHERE position = 5"))
-
-
 async def _truncate_tail_and_move_the_head_back(conn: AsyncConnection) -> None:
     await conn.execute(sa.text("DELETE FROM events WHERE position = 5"))
     await conn.execute(sa.text("UPDATE log_head SET position = 4, hash = (SELECT hash FROM events WHERE position = 4)"))
-
-
-async def rewrite_from_4_and_rechain(conn: AsyncConnection) -> None:
-    """Pin the approval at 4 on someone else, then recompute every later hash and the head: the chain holds."""
-    rows = (await conn.execute(sa.select(events).where(events.c.position >= 4).order_by(events.c.position))).all()
-    prev_hash = str(await conn.scalar(sa.select(events.c.hash).where(events.c.position == 3)))
-    for row in rows:
-        forged = {**row._mapping, "prev_hash": prev_hash}
-        if forged["position"] == 4:
-            forged["actor"] = "moderator:mallory"
-        forged["hash"] = prev_hash = eventstore.chain_hash(prev_hash, forged)
-        await conn.execute(
-            sa.update(events)
-            .where(events.c.position == forged["position"])
-            .values(actor=forged["actor"], prev_hash=forged["prev_hash"], hash=forged["hash"])
-        )
-    await conn.execute(sa.text("UPDATE log_head SET hash = :hash"), {"hash": prev_hash})
 
 
 async def _forge_a_seal_at_4(conn: AsyncConnection) -> None:
@@ -121,10 +65,10 @@ async def _forge_a_seal_at_4(conn: AsyncConnection) -> None:
 
 
 CASES = [
-    pytest.param(_flip_a_byte_of_ciphertext, 5, id="flipped-byte"),
-    pytest.param(_delete_one, 2, id="deleted-row"),
-    pytest.param(_swap_two, 2, id="swapped-rows"),
-    pytest.param(_truncate_tail, 5, id="truncated-tail"),
+    pytest.param(flip_a_byte_of_ciphertext, 5, id="flipped-byte"),
+    pytest.param(delete_one, 2, id="deleted-row"),
+    pytest.param(swap_two, 2, id="swapped-rows"),
+    pytest.param(truncate_tail, 5, id="truncated-tail"),
     pytest.param(_truncate_tail_and_move_the_head_back, 5, id="truncated-tail-and-head"),
     pytest.param(rewrite_from_4_and_rechain, 4, id="forged-re-chained-tail"),
     pytest.param(_forge_a_seal_at_4, 4, id="forged-seal"),
@@ -212,7 +156,7 @@ async def test_the_seals_table_refuses_updates_and_deletes(fresh_db: Database, v
 
 async def test_sealing_twice_at_one_head_stores_one_seal(fresh_db: Database, vault: Vault) -> None:
     assert await seals.seal_head(fresh_db, KEY, utcnow()) is None, "an empty log has nothing to seal"
-    await _submit(fresh_db, vault, 0)
+    await submit(fresh_db, vault, 0, article_id="seals")
 
     first = await seals.seal_head(fresh_db, KEY, utcnow())
     second = await seals.seal_head(fresh_db, KEY, utcnow())
@@ -225,7 +169,7 @@ async def test_sealing_twice_at_one_head_stores_one_seal(fresh_db: Database, vau
 async def test_a_seal_is_due_after_n_events_or_once_an_event_waited_m_minutes(fresh_db: Database, vault: Vault) -> None:
     start = utcnow()
     for index in range(2):
-        await _submit(fresh_db, vault, index)
+        await submit(fresh_db, vault, index, article_id="seals")
 
     async with fresh_db.read() as conn:
         by_count = await seals.is_due(conn, start, every_events=2, every_minutes=0)
@@ -242,7 +186,7 @@ async def test_a_seal_is_due_after_n_events_or_once_an_event_waited_m_minutes(fr
 
 
 async def test_the_background_task_seals_when_due_and_stops_when_cancelled(fresh_db: Database, vault: Vault) -> None:
-    await _submit(fresh_db, vault, 0)
+    await submit(fresh_db, vault, 0, article_id="seals")
     task = asyncio.create_task(seals.run_forever(fresh_db, KEY, utcnow, every_events=1, every_minutes=0, interval=0.01))
 
     async def sealed() -> None:

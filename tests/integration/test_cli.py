@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from service.tables import articles, moderation_queue, published_comments
-from tests.conftest import TEST_SECRET
+from tests.integration.cli_runner import cli_env, run_cli
 
 SEED_COMMENTS = 40
 SEED_EVENTS = 74  # 40 submissions, 24 + 2 approvals, 6 rejections, 2 hides
@@ -31,17 +29,7 @@ class Cli:
     env: dict[str, str]
 
     def __call__(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603 - our own interpreter and arguments
-            [sys.executable, "-m", "service", *args],
-            cwd=self.cwd,
-            env=self.env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            timeout=120,
-            check=False,
-        )
+        return run_cli(self.env, *args, cwd=self.cwd, stdin=stdin)
 
     def ok(self, *args: str) -> subprocess.CompletedProcess[str]:
         result = self(*args)
@@ -63,10 +51,8 @@ class Cli:
 def make_cli(root: Path) -> Cli:
     cwd = root / "elsewhere"
     cwd.mkdir(parents=True)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("COMMENTS_")}
     path = root / "data" / "comments.db"
-    env.update({"COMMENTS_DATABASE_URL": f"sqlite+aiosqlite:///{path}", "COMMENTS_SECRET_KEY": TEST_SECRET})
-    return Cli(path=path, cwd=cwd, env=env)
+    return Cli(path=path, cwd=cwd, env=cli_env(f"sqlite+aiosqlite:///{path}"))
 
 
 @pytest.fixture

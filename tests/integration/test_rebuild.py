@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -27,19 +26,7 @@ from service.commands import (
 from service.crypto import Vault, comment_subject
 from service.db import Database, utcnow
 from service.events import CommentSubmitted, comment_stream
-from service.tables import articles, moderation_queue, published_comments
-
-VIEWS = (moderation_queue, published_comments, articles)
-Snapshot = dict[str, list[tuple[Any, ...]]]
-
-
-async def snapshot(db: Database) -> Snapshot:
-    taken: Snapshot = {}
-    async with db.read() as conn:
-        for table in VIEWS:
-            rows = await conn.execute(sa.select(table).order_by(*table.primary_key.columns))
-            taken[table.name] = [tuple(row) for row in rows]
-    return taken
+from tests.integration.views import snapshot
 
 
 async def submit(db: Database, vault: Vault, article_id: str, *, subject_id: str | None = None) -> uuid.UUID:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import eventstore, projections
 from service.application import handle
@@ -29,7 +27,7 @@ from service.db import Database, utcnow
 from service.eventstore import ConcurrencyError
 from service.moderation import DomainError
 from service.rebuild import rebuild
-from service.tables import articles, moderation_queue, published_comments
+from tests.integration.views import snapshot
 
 ARTICLES = ("a-1", "a-2")
 SUBJECTS = ("p-one", "p-two", "p-three")
@@ -88,15 +86,6 @@ def _command(op: tuple[Any, ...], comments: list[uuid.UUID]) -> Command | None:
             return ReportComment(comment_id=target, reason=reason)
 
 
-async def _snapshot(conn: AsyncConnection) -> dict[str, list[tuple[Any, ...]]]:
-    views = {}
-    for table in (moderation_queue, published_comments, articles):
-        key = next(iter(table.primary_key.columns))
-        rows = (await conn.execute(sa.select(table).order_by(key))).all()
-        views[table.name] = [tuple(row) for row in rows]
-    return views
-
-
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(operations=st.lists(operation, min_size=1, max_size=25))
 async def test_rebuilding_from_the_log_gives_the_incremental_views(
@@ -113,15 +102,12 @@ async def test_rebuilding_from_the_log_gives_the_incremental_views(
             continue  # refused commands append nothing: that is part of the law too
         if isinstance(command, SubmitComment):
             comments.append(command.comment_id)
-    async with fresh_db.read() as conn:
-        incremental = await _snapshot(conn)
+    incremental = await snapshot(fresh_db)
 
     await rebuild(fresh_db, vault)
 
-    async with fresh_db.read() as conn:
-        assert await _snapshot(conn) == incremental
+    assert await snapshot(fresh_db) == incremental
     # Replaying the whole log over the live views changes nothing: the checkpoint makes apply idempotent.
     async with fresh_db.write() as conn:
         await projections.apply(conn, await eventstore.read_all(conn, vault.session(), limit=100_000))
-    async with fresh_db.read() as conn:
-        assert await _snapshot(conn) == incremental
+    assert await snapshot(fresh_db) == incremental
