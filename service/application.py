@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -40,6 +40,7 @@ from service.moderation import (
     fold_article,
 )
 
+Guard = Callable[[AsyncConnection], Awaitable[None]]
 IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:comments-service:idempotency")
 
 
@@ -89,10 +90,18 @@ async def handle(
     now: datetime,
     meta: Mapping[str, Any] | None = None,
     idempotency_key: str | None = None,
+    guard: Guard | None = None,
 ) -> Outcome:
+    """Run one command. `guard` checks operational state (a moderator's lease) inside the same locked transaction."""
     event_id = None if idempotency_key is None else idempotent_event_id(idempotency_scope(command), idempotency_key)
     session = vault.session()
     async with db.write() as conn:
+        # Take the log's lock before reading anything: load -> decide -> append is then one critical section on
+        # PostgreSQL as on SQLite (BEGIN IMMEDIATE), so the state decide() judged is the state appended to, and
+        # concurrent writes to one stream queue up instead of failing on a version they never chose.
+        await eventstore.lock_head(conn)
+        if guard is not None:
+            await guard(conn)
         if event_id is not None:
             previous = await replay(conn, session, event_id)
             if previous is not None:

@@ -39,7 +39,7 @@ def token_hash(token: str) -> str:
 
 
 def validate(name: str, role: str) -> None:
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise AuthError("a moderator name is 1-64 characters: lower-case letters, digits, '.', '_' or '-'")
     if role not in ROLES:
         raise AuthError(f"role must be one of {', '.join(ROLES)}")
@@ -68,7 +68,8 @@ async def revoke(conn: AsyncConnection, name: str, now: datetime) -> bool:
 
 
 async def authenticate(conn: AsyncConnection, token: str) -> Principal | None:
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+    # Real tokens are URL-safe base64; anything else (say, undecodable header bytes) is simply unknown.
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200 or not token.isascii():
         return None
     row = (
         await conn.execute(

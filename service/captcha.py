@@ -119,7 +119,12 @@ async def verify(
     if not _ID_PATTERN.fullmatch(challenge_id):
         return VerifyOutcome.WRONG
     normalized = normalize_answer(attempt)
-    attempt_hash = check_hash(secret, challenge_id, normalized) if len(normalized) <= MAX_ATTEMPT_LENGTH else None
+    # Too long, or not encodable (a lone surrogate from JSON "\ud800"): just a wrong answer.
+    attempt_hash = (
+        check_hash(secret, challenge_id, normalized)
+        if len(normalized) <= MAX_ATTEMPT_LENGTH and normalized.isascii()
+        else None
+    )
     # The conditional UPDATE is the whole concurrency story: of two verifications only one finds the row
     # unconsumed. It comes first, before any read, so that on SQLite the transaction starts as a writer and a
     # loser waits for the winner instead of failing to upgrade a read lock. It records a failure; the stored hash

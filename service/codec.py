@@ -86,7 +86,8 @@ def decode(kind: str, schema_version: int, data: dict[str, Any], pii: dict[str, 
     for f in dataclasses.fields(cls):
         if f.name in cls.PII:
             if pii is None:
-                values[f.name] = None if f.name == "phone" else ERASED
+                # Optional personal fields (phone, address hash) read as absent; the texts as "(erased)".
+                values[f.name] = None if f.default is None else ERASED
             else:
                 values[f.name] = pii.get(f.name)
         elif f.name in data:

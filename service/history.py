@@ -50,7 +50,8 @@ def event_view(item: RecordedEvent) -> dict[str, Any]:
         "actor": item.actor,
         "recorded_at": iso(item.recorded_at),
         "request_id": item.meta.get("request_id") or None,
-        "client_hash": item.meta.get("client") or None,
+        # A moderator's address hash is in the meta; a reader's is sealed with the reader's data (None once erased).
+        "client_hash": item.meta.get("client") or getattr(item.event, "client_hash", None),
         "data": {**data, **(personal or {})} if item.pii_readable else data,
         "personal_data": "readable" if item.pii_readable else "erased",
         "hash": item.hash,

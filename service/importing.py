@@ -64,7 +64,7 @@ def _import_commands(document: Any, vault: Vault) -> tuple[UUID, list[Command]]:
     if unknown:
         raise ValueError(f"unknown field(s): {', '.join(unknown)}")
     article_id = document.get("article_id")
-    if not isinstance(article_id, str) or not ARTICLE_ID.match(article_id):
+    if not isinstance(article_id, str) or not ARTICLE_ID.fullmatch(article_id):
         raise ValueError("article_id: 1-200 letters, digits, '.', '_', ':' or '-'")
     for name in ("author_name", "title", "body", "phone", "status", "reason_code"):
         if document.get(name) is not None and not isinstance(document[name], str):

@@ -218,7 +218,7 @@ def parse_line(line: str) -> Seal:
         raise ValueError(f"not an exported seal ({type(error).__name__}: {error})") from None
     if algorithm != ALGORITHM or len(public_key) != 32:
         raise ValueError(f"not an {ALGORITHM} seal")
-    if not isinstance(position, int) or position < 1 or not isinstance(head_hash, str) or not HASH.match(head_hash):
+    if not isinstance(position, int) or position < 1 or not isinstance(head_hash, str) or not HASH.fullmatch(head_hash):
         raise ValueError("the position or hash is malformed")
     return Seal(
         position=position,

@@ -7,13 +7,12 @@ from datetime import datetime
 from aiohttp import web
 
 from service import eventstore, history, seals
-from service.db import utc
 from service.events import ARTICLE_ID, EVENT_TYPES, comment_stream
 from service.history import LogFilter
 from service.history import event_view as event_view  # re-exported: the console's history builds on it
 from service.seals import SealKey
 from service.web.errors import json_response, not_found, validation_failed
-from service.web.jsonio import query_int
+from service.web.jsonio import query_int, query_time
 from service.web.moderation import require
 from service.web.public import comment_id_of
 from service.web.runtime import request_id_key, runtime
@@ -26,16 +25,7 @@ ACTOR_MAX_LEN = 200
 
 
 def moment(request: web.Request, name: str) -> datetime | None:
-    raw = request.query.get(name)
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise validation_failed({name: "invalid"}, f"{name} is an ISO 8601 time, e.g. 2026-01-31T08:00:00Z") from None
-    if value.tzinfo is None:
-        raise validation_failed({name: "invalid"}, f"{name} needs a time zone, e.g. 2026-01-31T08:00:00+07:00")
-    return utc(value)
+    return query_time(request, name, zone_required=True)
 
 
 def log_filter(request: web.Request) -> LogFilter:
@@ -47,7 +37,7 @@ def log_filter(request: web.Request) -> LogFilter:
     if actor is not None and len(actor) > ACTOR_MAX_LEN:
         errors["actor"] = "too_long"
     article_id = request.query.get("article_id") or None
-    if article_id is not None and not ARTICLE_ID.match(article_id):
+    if article_id is not None and not ARTICLE_ID.fullmatch(article_id):
         errors["article_id"] = "invalid"
     if errors:
         raise validation_failed(errors)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from service import text
+from service.db import utc
 from service.web.errors import ApiError, validation_failed
 from service.web.runtime import runtime
 
@@ -157,3 +159,18 @@ def query_int(request: web.Request, name: str, default: int, minimum: int, maxim
     if not minimum <= value <= maximum:
         raise validation_failed({name: "out_of_range"}, f"{name} must be between {minimum} and {maximum}")
     return value
+
+
+def query_time(request: web.Request, name: str, *, zone_required: bool = False) -> datetime | None:
+    """An ISO 8601 query parameter as UTC; 422 (never a 500) for anything unparsable or out of range."""
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    example = "2026-01-31T08:00:00+07:00"
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        if value.tzinfo is None and zone_required:
+            raise validation_failed({name: "invalid"}, f"{name} needs a time zone, e.g. {example}")
+        return utc(value)
+    except (ValueError, OverflowError):
+        raise validation_failed({name: "invalid"}, f"{name} is an ISO 8601 time, e.g. {example}") from None

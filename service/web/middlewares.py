@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from service.eventstore import ConcurrencyError
+from service.moderation import CommentNotFound, DomainError, InvalidField
 from service.web.errors import ApiError, error_response
 from service.web.runtime import principal_key, request_id_key, runtime
 
@@ -42,7 +44,7 @@ def _route_name(request: web.Request) -> str:
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     incoming = request.headers.get("X-Request-Id", "")
-    request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    request_id = incoming if REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
     request[request_id_key] = request_id
     started = time.perf_counter()
     status = 500
@@ -77,6 +79,15 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except ApiError as error:
         return error.response()
+    # The domain's refusals, for any handler that did not translate them itself: never a 500.
+    except ConcurrencyError as error:
+        return error_response(409, "version_conflict", str(error))
+    except CommentNotFound:
+        return error_response(404, "not_found", "no such comment")
+    except InvalidField as error:
+        return error_response(422, "validation_failed", str(error), fields={error.field: error.field_code})
+    except DomainError as error:
+        return error_response(409, error.code, str(error))
     except web.HTTPException as error:
         if error.status < 400:
             raise

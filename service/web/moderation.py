@@ -31,7 +31,7 @@ from service.eventstore import ConcurrencyError
 from service.moderation import CommentNotFound, DomainError, InvalidField
 from service.tables import claims, moderation_queue
 from service.web.errors import ApiError, json_response, not_found, validation_failed
-from service.web.jsonio import Fields, query_int, read_object
+from service.web.jsonio import Fields, query_int, query_time, read_object
 from service.web.public import _meta, article_id_of, comment_id_of, idempotency_key_of, iso
 from service.web.runtime import principal_key, runtime
 
@@ -84,7 +84,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         stamp, comment_id = json.loads(raw)
         return utc(datetime.fromisoformat(stamp.replace("Z", "+00:00"))), uuid.UUID(comment_id)
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+    except (ValueError, TypeError, AttributeError, OverflowError, binascii.Error, json.JSONDecodeError):
         raise validation_failed({"cursor": "invalid"}, "the cursor is not one this service gave out") from None
 
 
@@ -127,16 +127,6 @@ def _status_filter(status: str) -> sa.ColumnElement[bool]:
     return q.c.status == status
 
 
-def _since(request: web.Request, name: str) -> datetime | None:
-    raw = request.query.get(name)
-    if not raw:
-        return None
-    try:
-        return utc(datetime.fromisoformat(raw.replace("Z", "+00:00")))
-    except ValueError:
-        raise validation_failed({name: "invalid"}, f"{name} is an ISO 8601 time, e.g. 2026-01-31T08:00:00Z") from None
-
-
 def flag_filter(code: str) -> sa.ColumnElement[bool]:
     # Flags are a JSON list written by our own serializer, so a textual match on `"code": "<code>"` is exact on
     # both backends; codes are checked against a fixed pattern first and bound as a parameter.
@@ -155,15 +145,15 @@ async def queue(request: web.Request) -> web.Response:
     statement = _queue_select().where(_status_filter(status))
     article_id = request.query.get("article_id")
     if article_id:
-        if not ARTICLE_ID.match(article_id):
+        if not ARTICLE_ID.fullmatch(article_id):
             raise validation_failed({"article_id": "invalid"})
         statement = statement.where(q.c.article_id == article_id)
     flag = request.query.get("flag")
     if flag:
-        if not FLAG_CODE.match(flag):
+        if not FLAG_CODE.fullmatch(flag):
             raise validation_failed({"flag": "invalid"})
         statement = statement.where(flag_filter(flag))
-    after, before = _since(request, "submitted_after"), _since(request, "submitted_before")
+    after, before = query_time(request, "submitted_after"), query_time(request, "submitted_before")
     if after is not None:
         statement = statement.where(q.c.submitted_at >= after)
     if before is not None:
@@ -390,11 +380,19 @@ async def decide_one(
     rt = runtime(request)
     command = _command(action, comment_id, principal.name, document)
     now = rt.clock()
-    async with rt.db.read() as conn:
+
+    async def not_claimed_by_another(conn: AsyncConnection) -> None:
         await _check_claim(conn, principal, comment_id, now)
+
     try:
         outcome = await handle(
-            rt.db, rt.vault, command, now=now, meta=_meta(request), idempotency_key=idempotency_key_of(request)
+            rt.db,
+            rt.vault,
+            command,
+            now=now,
+            meta=_meta(request),
+            idempotency_key=idempotency_key_of(request),
+            guard=not_claimed_by_another,
         )
     except CommentNotFound:
         raise not_found("no such comment") from None

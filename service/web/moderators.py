@@ -40,7 +40,7 @@ async def add_moderator(request: web.Request) -> web.Response:
     rt = runtime(request)
     fields = Fields(await read_object(request))
     name = fields.document.get("name")
-    if not isinstance(name, str) or not auth.NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not auth.NAME_PATTERN.fullmatch(name):
         # 1-64 lower-case letters, digits, '.', '_' or '-': it shows in logs and in every decision's actor.
         fields.fail("name", "required" if name is None else "invalid")
     role = fields.choice("role", auth.ROLES)

@@ -6,6 +6,7 @@ import asyncio
 import re
 import uuid
 import zlib
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +38,7 @@ def iso(moment: datetime) -> str:
 
 def article_id_of(request: web.Request) -> str:
     article_id = request.match_info["article_id"]
-    if not ARTICLE_ID.match(article_id):
+    if not ARTICLE_ID.fullmatch(article_id):
         raise not_found("no such article: an article id is 1-200 letters, digits, '.', '_', ':' or '-'")
     return article_id
 
@@ -53,7 +54,7 @@ def idempotency_key_of(request: web.Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    if not IDEMPOTENCY_KEY.match(key):
+    if not IDEMPOTENCY_KEY.fullmatch(key):
         raise ApiError(400, "invalid_idempotency_key", "Idempotency-Key is 1-100 printable ASCII characters")
     return key
 
@@ -219,19 +220,11 @@ async def submit_comment(request: web.Request) -> web.Response:
     phone = values["phone"]
     subject_id = rt.keyring.phone_subject(phone) if phone else comment_subject(comment_id)
     client_hash = rt.keyring.client_hash(client_address(request))
-    screening = rt.screener.screen(
-        author_name=values["author_name"],
-        title=values["title"],
-        body=values["body"],
-        recent_bodies=await _recent_bodies(rt, subject_id if phone else None, client_hash),
-    )
     command = SubmitComment(
         comment_id=comment_id,
         subject_id=subject_id,
         client_hash=client_hash,
         default_moderation=rt.settings.moderation.value,
-        held=screening.held,
-        flags=screening.flags,
         **values,
     )
     event_id = None if key is None else idempotent_event_id(idempotency_scope(command), key)
@@ -256,8 +249,18 @@ async def submit_comment(request: web.Request) -> web.Response:
             await asyncio.sleep(0.05)
     if verdict is not captcha.VerifyOutcome.OK:
         raise ApiError(422, "captcha_invalid", "the security code is wrong or no longer valid: type the new code shown")
+    # Screening reads the author's history: only for submissions past the limits and the CAPTCHA.
+    screening = rt.screener.screen(
+        author_name=values["author_name"],
+        title=values["title"],
+        body=values["body"],
+        recent_bodies=await _recent_bodies(rt, subject_id if phone else None, client_hash),
+    )
+    command = replace(command, held=screening.held, flags=screening.flags)
     try:
-        outcome = await handle(rt.db, rt.vault, command, now=rt.clock(), meta=_meta(request), idempotency_key=key)
+        outcome = await handle(
+            rt.db, rt.vault, command, now=rt.clock(), meta=_meta(request, reader=True), idempotency_key=key
+        )
     except ArticleClosed as error:
         raise ApiError(409, "article_closed", str(error)) from None
     except InvalidField as error:
@@ -277,12 +280,13 @@ async def _recent_bodies(rt: Runtime, subject_id: str | None, client_hash: str) 
         return [str(body) for body in rows.scalars()]
 
 
-def _meta(request: web.Request) -> dict[str, str]:
-    rt = runtime(request)
-    return {
-        "request_id": request.get(request_id_key, ""),
-        "client": rt.keyring.client_hash(client_address(request)),
-    }
+def _meta(request: web.Request, *, reader: bool = False) -> dict[str, str]:
+    """Who did it, in the clear part of the event. A reader's address hash is personal data: it travels sealed in
+    the event's `pii` instead (and is shredded with the reader's key); a moderator's stays here, for the audit."""
+    meta = {"request_id": request.get(request_id_key, "")}
+    if not reader:
+        meta["client"] = runtime(request).keyring.client_hash(client_address(request))
+    return meta
 
 
 # --- reading --------------------------------------------------------------------------------------------------
@@ -363,7 +367,7 @@ async def counts(request: web.Request) -> web.Response:
         raise validation_failed({"article_id": "required"}, "name at least one article_id")
     if len(wanted) > MAX_COUNT_ARTICLES:
         raise validation_failed({"article_id": "too_many"}, f"at most {MAX_COUNT_ARTICLES} articles per request")
-    if any(not ARTICLE_ID.match(article_id) for article_id in wanted):
+    if any(not ARTICLE_ID.fullmatch(article_id) for article_id in wanted):
         raise validation_failed({"article_id": "invalid"})
     async with rt.db.read() as conn:
         rows = await conn.execute(
@@ -393,7 +397,7 @@ async def report_comment(request: web.Request) -> web.Response:
         )
     command = ReportComment(comment_id=comment_id, reason=reason, reporter_hash=address_hash)
     try:
-        outcome = await handle(rt.db, rt.vault, command, now=rt.clock(), meta=_meta(request))
+        outcome = await handle(rt.db, rt.vault, command, now=rt.clock(), meta=_meta(request, reader=True))
     except CommentNotFound:
         raise not_found("no such comment") from None
     rt.metrics.appended("CommentReported")
