@@ -444,3 +444,69 @@ async def test_two_processes_agree_on_etags_and_never_serve_a_stale_cached_page(
 
     assert again.status == 304
     assert [item["title"] for item in fresh["items"]] == ["Một", "Hai"]
+
+
+async def test_concurrent_reports_on_one_comment_all_land(api: Api) -> None:
+    comment_id = (await (await api.submit(article())).json())["id"]
+    await _approve(api, comment_id)
+
+    responses = await asyncio.gather(
+        *(api.client.post(f"/api/v1/comments/{comment_id}/reports", json={"reason": "spam"}) for _ in range(12))
+    )
+
+    assert [response.status for response in responses] == [202] * 12
+    token = await api.token()
+    entry = await api.client.get(
+        f"/api/v1/moderation/comments/{comment_id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert (await entry.json())["report_count"] == 12
+
+
+async def test_concurrent_retries_with_one_key_record_one_comment(api: Api) -> None:
+    article_id = article()
+    headers = {"Idempotency-Key": f"retry-{article_id}"}
+    challenges = [await api.captcha() for _ in range(5)]
+
+    responses = await asyncio.gather(*(api.submit(article_id, captcha_id=c, headers=headers) for c in challenges))
+
+    assert {response.status for response in responses} == {202}
+    assert len({(await response.json())["id"] for response in responses}) == 1
+
+
+async def test_hostile_bytes_and_values_get_clear_errors_never_a_500(api: Api) -> None:
+    host, port = "127.0.0.1", api.client.port
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(
+        b"GET /api/v1/moderation/queue HTTP/1.1\r\nHost: x\r\n"
+        b"Authorization: Bearer cmt_\xff\xfe\r\nConnection: close\r\n\r\n"
+    )
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    await writer.wait_closed()
+    surrogate = await api.client.post(
+        f"/api/v1/articles/{article()}/comments",
+        data=json.dumps(
+            {
+                "author_name": "An",
+                "title": "T",
+                "body": "B",
+                "captcha_id": await api.captcha(),
+                "captcha_answer": "\ud800",
+            }
+        ),
+        headers={"Content-Type": "application/json"},
+    )
+    newline = await api.client.get("/api/v1/articles/abc%0A/comments")
+    token = await api.token()
+    auth = {"Authorization": f"Bearer {token}"}
+    odd_cursor = await api.client.get("/api/v1/moderation/queue", params={"cursor": "WzEsMl0"}, headers=auth)
+    far_past = await api.client.get(
+        "/api/v1/moderation/queue", params={"submitted_after": "0001-01-01T00:00:00+01:00"}, headers=auth
+    )
+
+    assert status_line.split()[1] == b"401"
+    await _error(surrogate, 422, "captcha_invalid")
+    await _error(newline, 404, "not_found")
+    await _error(odd_cursor, 422, "validation_failed")
+    await _error(far_past, 422, "validation_failed")
