@@ -67,6 +67,7 @@ class Settings:
     rate_limit: int = 5
     article_rate_limit: int = 60
     report_rate_limit: int = 10
+    captcha_rate_limit: int = 30
     min_submit_seconds: int = 2
     max_body_bytes: int = 64 * 1024
     data_dir: Path = field(default=Path("var"))
@@ -115,6 +116,7 @@ class Settings:
             rate_limit=_int(environ, "COMMENTS_RATE_LIMIT", 5),
             article_rate_limit=_int(environ, "COMMENTS_ARTICLE_RATE_LIMIT", 60),
             report_rate_limit=_int(environ, "COMMENTS_REPORT_RATE_LIMIT", 10),
+            captcha_rate_limit=_int(environ, "COMMENTS_CAPTCHA_RATE_LIMIT", 30),
             min_submit_seconds=_int(environ, "COMMENTS_MIN_SUBMIT_SECONDS", 2),
             data_dir=Path(data_dir) if data_dir else _default_data_dir(database_url),
             banned_words=_path(environ, "COMMENTS_BANNED_WORDS"),

@@ -122,7 +122,9 @@ moderation_queue = sa.Table(
     *_queue_columns(),
     sa.Index(None, "status", "submitted_at", "comment_id"),
     sa.Index(None, "article_id", "status"),
-    sa.Index(None, "subject_id"),
+    # The author's recent comments (repeated-text flag, related comments): by phone subject or by address.
+    sa.Index(None, "subject_id", "submitted_at"),
+    sa.Index(None, "client_hash", "submitted_at"),
 )
 
 published_comments = sa.Table(

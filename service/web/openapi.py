@@ -627,7 +627,10 @@ def _public_paths() -> Json:
                 "createCaptcha",
                 "Issue a CAPTCHA challenge",
                 "public",
-                {"201": response("A new challenge.", "CaptchaChallenge", headers=("Cache-Control",))},
+                {
+                    "201": response("A new challenge.", "CaptchaChallenge", headers=("Cache-Control",)),
+                    "429": common("RateLimited"),
+                },
                 description='The answer never leaves the server. Asking again ("get a new code") is just another '
                 "POST; the reader's typed comment stays in the form.",
             )

@@ -6,6 +6,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 MAX_PAGES = 2048
+MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -15,6 +16,8 @@ class PageCache:
     cross-process messages needed for correctness."""
 
     max_pages: int = MAX_PAGES
+    max_bytes: int = MAX_BYTES
+    size: int = 0
     hits: int = 0
     misses: int = 0
     _pages: OrderedDict[tuple[str, int, int, int, str], bytes] = field(default_factory=OrderedDict)
@@ -29,10 +32,15 @@ class PageCache:
         return page
 
     def put(self, key: tuple[str, int, int, int, str], page: bytes) -> None:
+        if len(page) > self.max_bytes // 16:
+            return  # one huge page would push out hundreds of ordinary ones
+        old = self._pages.pop(key, None)
+        self.size -= 0 if old is None else len(old)
         self._pages[key] = page
-        self._pages.move_to_end(key)
-        while len(self._pages) > self.max_pages:
-            self._pages.popitem(last=False)
+        self.size += len(page)
+        while len(self._pages) > self.max_pages or self.size > self.max_bytes:
+            _, dropped = self._pages.popitem(last=False)
+            self.size -= len(dropped)
 
     def __len__(self) -> int:
         return len(self._pages)

@@ -71,6 +71,13 @@ async def create_captcha(request: web.Request) -> web.Response:
     rt = runtime(request)
     now = rt.clock()
     async with rt.db.write() as conn:
+        # Each challenge is a row and a render: bounded per address like submissions, with room for "get a new code".
+        bucket = f"captcha:client:{rt.keyring.client_hash(client_address(request))}"
+        if retry_after := await ratelimit.hit(conn, bucket, rt.settings.captcha_rate_limit, now):
+            await conn.commit()
+            raise ApiError(
+                429, "rate_limited", "too many new codes in a short time", headers={"Retry-After": str(retry_after)}
+            )
         challenge = await captcha.issue(
             conn,
             secret=rt.keyring.captcha,

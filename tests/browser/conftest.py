@@ -229,6 +229,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, site: Site) -> Iterator[Se
             "COMMENTS_CAPTCHA_TEST_ANSWER": TEST_ANSWER,
             "COMMENTS_MIN_SUBMIT_SECONDS": "0",
             "COMMENTS_RATE_LIMIT": "0",
+            "COMMENTS_CAPTCHA_RATE_LIMIT": "0",
             "COMMENTS_ARTICLE_RATE_LIMIT": "0",
             "COMMENTS_HOST": "127.0.0.1",
             "COMMENTS_PORT": str(port),

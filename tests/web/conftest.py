@@ -94,6 +94,7 @@ def base_settings(database_url: str) -> Settings:
         rate_limit=0,
         article_rate_limit=0,
         report_rate_limit=0,
+        captcha_rate_limit=0,
         min_submit_seconds=0,
     )
 

@@ -510,3 +510,11 @@ async def test_hostile_bytes_and_values_get_clear_errors_never_a_500(api: Api) -
     await _error(newline, 404, "not_found")
     await _error(odd_cursor, 422, "validation_failed")
     await _error(far_past, 422, "validation_failed")
+
+
+async def test_new_codes_are_rate_limited_per_address(make_api: ClientFactory) -> None:
+    api = await make_api(captcha_rate_limit=3)
+
+    statuses = [(await api.client.post("/api/v1/captchas")).status for _ in range(4)]
+
+    assert statuses == [201, 201, 201, 429]
