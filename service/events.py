@@ -131,7 +131,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 # What an article id may look like: news sites use numeric ids, slugs or "section:id" keys.
-ARTICLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
+# At most 120 characters, so that the stream name "article-<id>" fits the 200-character stream_id column.
+ARTICLE_ID_MAX = 120
+ARTICLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,119}$")
 
 REASON_CODES = ("spam", "offensive", "off_topic", "personal_data", "illegal", "other")
 REPORT_REASONS = ("spam", "offensive", "off_topic", "personal_data", "illegal", "other")

@@ -65,7 +65,7 @@ def _import_commands(document: Any, vault: Vault) -> tuple[UUID, list[Command]]:
         raise ValueError(f"unknown field(s): {', '.join(unknown)}")
     article_id = document.get("article_id")
     if not isinstance(article_id, str) or not ARTICLE_ID.fullmatch(article_id):
-        raise ValueError("article_id: 1-200 letters, digits, '.', '_', ':' or '-'")
+        raise ValueError("article_id: 1-120 letters, digits, '.', '_', ':' or '-'")
     for name in ("author_name", "title", "body", "phone", "status", "reason_code"):
         if document.get(name) is not None and not isinstance(document[name], str):
             raise ValueError(f"{name}: must be a string")

@@ -6,7 +6,7 @@ import functools
 from typing import Any
 
 from service import auth, text
-from service.events import ARTICLE_ID, EVENT_TYPES, REASON_CODES, REPORT_REASONS
+from service.events import ARTICLE_ID, ARTICLE_ID_MAX, EVENT_TYPES, REASON_CODES, REPORT_REASONS
 from service.web.middlewares import REQUEST_ID
 from service.web.moderation import ACTIONS, DEFAULT_LEASE_SECONDS, MAX_BULK, QUEUE_STATUSES
 from service.web.public import IDEMPOTENCY_KEY, MAX_COUNT_ARTICLES
@@ -153,8 +153,8 @@ def _parameters() -> Json:
             "name": "article_id",
             "in": "path",
             "required": True,
-            "description": "The publisher's article id: 1-200 letters, digits, '.', '_', ':' or '-'; others are 404.",
-            "schema": string(pattern=ARTICLE_ID.pattern, minLength=1, maxLength=200),
+            "description": "The publisher's article id: 1-120 letters, digits, '.', '_', ':' or '-'; others are 404.",
+            "schema": string(pattern=ARTICLE_ID.pattern, minLength=1, maxLength=ARTICLE_ID_MAX),
         },
         "CommentId": {
             "name": "comment_id",
@@ -365,7 +365,7 @@ def _moderation_schemas() -> Json:
             {
                 "limit": integer(1, 100, description="How many items the caller wants to hold in all."),
                 "lease_seconds": nullable(integer(10, 3600, default=DEFAULT_LEASE_SECONDS)),
-                "article_id": nullable(string(maxLength=200)),
+                "article_id": nullable(string(maxLength=ARTICLE_ID_MAX)),
             },
             required=("limit",),
             closed=False,

@@ -39,7 +39,7 @@ def iso(moment: datetime) -> str:
 def article_id_of(request: web.Request) -> str:
     article_id = request.match_info["article_id"]
     if not ARTICLE_ID.fullmatch(article_id):
-        raise not_found("no such article: an article id is 1-200 letters, digits, '.', '_', ':' or '-'")
+        raise not_found("no such article: an article id is 1-120 letters, digits, '.', '_', ':' or '-'")
     return article_id
 
 

@@ -518,3 +518,13 @@ async def test_new_codes_are_rate_limited_per_address(make_api: ClientFactory) -
     statuses = [(await api.client.post("/api/v1/captchas")).status for _ in range(4)]
 
     assert statuses == [201, 201, 201, 429]
+
+
+async def test_the_longest_article_id_works_and_a_longer_one_is_404(api: Api) -> None:
+    longest, too_long = "a" * 120, "a" * 121
+
+    accepted = await api.submit(longest)
+    refused = await api.submit(too_long)
+
+    assert accepted.status == 202
+    await _error(refused, 404, "not_found")

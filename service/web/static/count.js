@@ -7,7 +7,7 @@
     vi: { locale: "vi-VN", zero: "Chưa có bình luận", one: "{n} bình luận", other: "{n} bình luận" },
     en: { locale: "en-GB", zero: "No comments", one: "{n} comment", other: "{n} comments" },
   };
-  const ARTICLE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/; // the API's rule: one bad id would refuse the batch
+  const ARTICLE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,119}$/; // the API's rule: one bad id would refuse the batch
   const CHUNK = 100; // the API's limit per request
 
   const script = document.currentScript || document.querySelector('script[src*="/count.js"]');
