@@ -116,21 +116,21 @@ def phone_argument(phone: str) -> str:
     return sys.stdin.readline().strip() if phone == "-" else phone
 
 
-def _subject(settings: Settings, phone: str) -> tuple[str, str]:
-    """The subject id and the masked number (for messages): never the number itself on a terminal or in a log."""
+def _masked(phone: str) -> str:
+    """The masked number (for messages): never the number itself on a terminal or in a log."""
     try:
         normalized = text.normalize_phone(phone)
     except text.FieldError as error:
         raise UsageError(f"not a Vietnamese phone number ({error.code})") from error
-    return vault_of(settings).keyring.phone_subject(normalized), text.mask_phone(normalized)
+    return text.mask_phone(normalized)
 
 
 async def erase(db: Database, settings: Settings, phone: str, by: str) -> int:
-    subject_id, masked = _subject(settings, phone)
-    erasure = await privacy.erase_subject(
-        db, vault_of(settings), subject_id, requested_by=f"moderator:{by}", now=utcnow(), meta={"via": "cli"}
+    masked = _masked(phone)
+    erasure = await privacy.erase_phone(
+        db, vault_of(settings), phone, requested_by=f"moderator:{by}", now=utcnow(), meta={"via": "cli"}
     )
-    print(json.dumps({"subject_id": subject_id, "erased": erasure.erased, "comments": erasure.comments}))
+    print(json.dumps({"subject_id": erasure.subject_id, "erased": erasure.erased, "comments": erasure.comments}))
     if erasure.erased:
         err(f"erased {masked}: {erasure.comments} comments now read (erased); the log still verifies")
     else:
@@ -150,7 +150,7 @@ async def retention(db: Database, settings: Settings, older_than_days: int | Non
 
 
 async def subject_export(db: Database, settings: Settings, phone: str, output: Path | None) -> int:
-    _subject_id, masked = _subject(settings, phone)
+    masked = _masked(phone)
     document = await privacy.subject_export(db, vault_of(settings), phone, now=utcnow())
     with written(output) as stream:
         stream.write(json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8") + b"\n")

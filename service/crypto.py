@@ -48,9 +48,13 @@ class Keyring:
             client=_derive(master, "comments/client-address/v1"),
         )
 
-    def phone_subject(self, phone_e164: str) -> str:
-        """One person's comments share a data key: the subject id is a keyed hash of the normalised number."""
-        return "p-" + hmac.new(self.subject, phone_e164.encode(), hashlib.sha256).hexdigest()[:40]
+    def phone_key(self, phone_e164: str) -> str:
+        """The lookup key of a normalised number in `phone_subjects`; never a subject id (see service.subjects).
+
+        A keyed hash of a Vietnamese number is reversible by brute force (about 10^9 numbers) for whoever holds
+        the master secret, so it lives only in the lookup row, which erasure deletes.
+        """
+        return hmac.new(self.subject, phone_e164.encode(), hashlib.sha256).hexdigest()
 
     def client_hash(self, address: str) -> str:
         return hmac.new(self.client, address.encode(), hashlib.sha256).hexdigest()[:32]

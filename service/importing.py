@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from service import eventstore, text
+from service import eventstore, subjects, text
 from service.application import handle
 from service.commands import ApproveComment, Command, RejectComment, SubmitComment
 from service.crypto import Vault, comment_subject
@@ -46,7 +46,8 @@ def recorded_submission(
         comment_id=comment_id,
         article_id=article_id,
         parent_id=parent_id,
-        subject_id=vault.keyring.phone_subject(phone) if phone else comment_subject(comment_id),
+        # A phone reader's subject is resolved (or created, at random) when subjects.submit() records it.
+        subject_id=subjects.UNRESOLVED if phone else comment_subject(comment_id),
         author_name=author_name,
         phone=phone,
         title=title,
@@ -131,7 +132,10 @@ async def import_ndjson(
         for step, command in enumerate(commands):
             meta = {"source": "import", "line": number}
             try:
-                await handle(db, vault, command, now=clock(), meta=meta)
+                if isinstance(command, SubmitComment):
+                    await subjects.submit(db, vault, command, now=clock(), meta=meta)
+                else:
+                    await handle(db, vault, command, now=clock(), meta=meta)
             except DomainError as error:
                 done = "" if step == 0 else f" (the comment was recorded, as pending, as {comment_id})"
                 bad.append(f"line {number}: {type(command).__name__} refused: {error}{done}")

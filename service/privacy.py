@@ -5,39 +5,44 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service import codec, eventstore
+from service import codec, eventstore, subjects
 from service.application import handle
 from service.commands import EraseSubject
 from service.crypto import Vault
 from service.db import Database, utc
 from service.events import CommentReported, subject_stream
 from service.history import iso
-from service.tables import events, moderation_queue, subject_keys
+from service.subjects import PHONE_SUBJECT_PREFIX
+from service.tables import events, moderation_queue, phone_subjects, subject_keys
 from service.text import mask_phone, normalize_phone
 
-PHONE_SUBJECT_PREFIX = "p-"
 OTHER_PEOPLES_FIELDS = frozenset({"reporter_hash"})
 """Left out of a subject's export: the keyed hash of whoever reported their comment is someone else's data."""
 
 
 @dataclass(frozen=True, slots=True)
 class Erasure:
-    subject_id: str
+    subject_id: str | None
+    """The subject erased, or None when the number had none (never seen, or erased before)."""
     erased: bool
     """False when nothing readable was held (never seen, or erased before): nothing was appended."""
     comments: int
     """The subject's comments whose personal data this erasure made unreadable."""
 
 
-def phone_subject(vault: Vault, phone: str) -> str:
-    """The subject id of a phone number in any usual spelling; raises text.FieldError when it is not one."""
-    return vault.keyring.phone_subject(normalize_phone(phone))
+async def phone_subject(db: Database, vault: Vault, phone: str, now: datetime) -> str | None:
+    """The subject id of a phone number in any usual spelling, or None when it has none (never seen, or erased).
+
+    Raises text.FieldError when it is not a phone number.
+    """
+    return await subjects.lookup(db, vault.keyring, normalize_phone(phone), now)
 
 
 async def _has_key(conn: AsyncConnection, subject_id: str) -> bool:
@@ -50,6 +55,10 @@ async def _comment_count(conn: AsyncConnection, subject_id: str) -> int:
     return int(await conn.scalar(sa.select(sa.func.count()).select_from(q).where(q.c.subject_id == subject_id)) or 0)
 
 
+async def _forget(conn: AsyncConnection, subject_id: str) -> None:
+    await subjects.forget_phone_subject(conn, subject_id)
+
+
 async def erase_subject(
     db: Database,
     vault: Vault,
@@ -60,15 +69,40 @@ async def erase_subject(
     reason: str = "request",
     meta: Mapping[str, Any] | None = None,
 ) -> Erasure:
-    """Shred the subject's key and record SubjectErased (projections anonymise); a no-op once nothing is readable."""
-    async with db.read() as conn:
+    """Shred the subject's key and record SubjectErased (projections anonymise); a no-op once nothing is readable.
+
+    A phone subject's lookup row goes in the same transaction as its key: afterwards nothing links the number to
+    the subject id the log keeps.
+    """
+    async with db.write() as conn:
+        # Under the log's lock, as submissions claim lookup rows: a keyless row (a submission that failed) goes now.
+        await eventstore.lock_head(conn)
         held = await _has_key(conn, subject_id)
+        if not held:
+            await _forget(conn, subject_id)
     if held:
         command = EraseSubject(subject_id=subject_id, requested_by=requested_by, reason=reason)
-        await handle(db, vault, command, now=now, meta=meta)
+        await handle(db, vault, command, now=now, meta=meta, guard=partial(_forget, subject_id=subject_id))
     async with db.read() as conn:
         count = await _comment_count(conn, subject_id) if held else 0
     return Erasure(subject_id=subject_id, erased=held, comments=count)
+
+
+async def erase_phone(
+    db: Database,
+    vault: Vault,
+    phone: str,
+    *,
+    requested_by: str,
+    now: datetime,
+    reason: str = "request",
+    meta: Mapping[str, Any] | None = None,
+) -> Erasure:
+    """Erase the subject of a phone number in any usual spelling; nothing to do when it has none."""
+    subject_id = await phone_subject(db, vault, phone, now)
+    if subject_id is None:
+        return Erasure(subject_id=None, erased=False, comments=0)
+    return await erase_subject(db, vault, subject_id, requested_by=requested_by, now=now, reason=reason, meta=meta)
 
 
 async def expired_phone_subjects(conn: AsyncConnection, cutoff: datetime) -> list[str]:
@@ -89,11 +123,21 @@ async def expired_phone_subjects(conn: AsyncConnection, cutoff: datetime) -> lis
 
 async def apply_retention(db: Database, vault: Vault, *, older_than: timedelta, now: datetime) -> list[Erasure]:
     """Erase every phone subject silent for longer than `older_than`; run it again and it finds nothing new."""
+    cutoff = utc(now) - older_than
     async with db.read() as conn:
-        expired = await expired_phone_subjects(conn, utc(now) - older_than)
+        expired = await expired_phone_subjects(conn, cutoff)
     done = []
     for subject_id in expired:
         done.append(await erase_subject(db, vault, subject_id, requested_by="system", reason="retention", now=now))
+    async with db.write() as conn:
+        # Lookup rows whose subject never got a key (its first submission failed) link a number to nothing.
+        await eventstore.lock_head(conn)
+        await conn.execute(
+            sa.delete(phone_subjects).where(
+                phone_subjects.c.created_at < cutoff,
+                phone_subjects.c.subject_id.not_in(sa.select(subject_keys.c.subject_id)),
+            )
+        )
     return done
 
 
@@ -139,7 +183,8 @@ def _event_view(item: eventstore.RecordedEvent) -> dict[str, Any]:
 
 async def subject_export(db: Database, vault: Vault, phone: str, *, now: datetime) -> dict[str, Any]:
     """Everything held on one phone number, for a data-access request: comments, events, reports, key metadata."""
-    subject_id = phone_subject(vault, phone)
+    # Only the lookup row links the number to a subject: after an erasure it is gone, and so is every link.
+    subject_id = await phone_subject(db, vault, phone, now) or ""
     async with db.read() as conn:
         key_created = await conn.scalar(
             sa.select(subject_keys.c.created_at).where(subject_keys.c.subject_id == subject_id)
@@ -173,7 +218,7 @@ async def subject_export(db: Database, vault: Vault, phone: str, *, now: datetim
     return {
         "generated_at": iso(now),
         "phone": mask_phone(normalize_phone(phone)),
-        "subject_id": subject_id,
+        "subject_id": subject_id or None,
         "key": {"exists": key_created is not None, "created_at": None if key_created is None else iso(key_created)},
         "erased": any(item.stream_id == subject_stream(subject_id) for item in recorded),
         "comments": [_comment_view(row) for row in comments],

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from service import eventstore, text
+from service import eventstore, subjects, text
 from service.application import handle
 from service.commands import ApproveComment, Command, HideComment, RejectComment, SubmitComment
 from service.crypto import Vault
@@ -197,7 +197,10 @@ async def seed(
         for command in remaining:
             meta = {"source": "seed", "seed_key": key}
             try:
-                outcome = await handle(db, vault, command, now=now_fn(), meta=meta)
+                if isinstance(command, SubmitComment):
+                    outcome = await subjects.submit(db, vault, command, now=now_fn(), meta=meta)
+                else:
+                    outcome = await handle(db, vault, command, now=now_fn(), meta=meta)
             except DomainError as error:
                 raise SeedError(f"comment {key}: {type(command).__name__} refused: {error}") from error
             appended += len(outcome.recorded)

@@ -58,6 +58,17 @@ subject_keys = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
 )
 
+# Which random subject id stands for a phone number. `phone_key` is the keyed hash of the normalised number (see
+# Keyring.phone_key); the subject id itself is random, so once erasure deletes this row (with the subject's key, in
+# one transaction) nothing links the number to the subject ids left in the log.
+phone_subjects = sa.Table(
+    "phone_subjects",
+    metadata,
+    sa.Column("phone_key", sa.String(64), primary_key=True),
+    sa.Column("subject_id", sa.String(80), nullable=False, unique=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
 # --- read models (projections), updated inline in the append transaction
 checkpoints = sa.Table(
     "projection_checkpoints",

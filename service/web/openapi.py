@@ -543,7 +543,9 @@ def _audit_schemas() -> Json:
         "ErasureRequest": obj({"phone": string("The reader's phone number, in any usual spelling.")}, closed=False),
         "Erasure": obj(
             {
-                "subject_id": string("The keyed hash standing for the number; SubjectErased events name it."),
+                "subject_id": nullable(
+                    string("The random id standing for the number; SubjectErased events name it. Null: none held.")
+                ),
                 "erased": {
                     "type": "boolean",
                     "description": "False when nothing readable was held (unknown, or erased before): nothing changed.",

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from aiohttp import web
 
-from service import captcha, flags, ratelimit, text
+from service import captcha, flags, ratelimit, subjects, text
 from service.application import Outcome, handle, idempotency_scope, idempotent_event_id, replay
 from service.commands import ReportComment, SubmitComment
 from service.crypto import comment_subject
@@ -225,7 +225,8 @@ async def submit_comment(request: web.Request) -> web.Response:
     values, captcha_id, captcha_answer = _parse_submission(document, article_id)
     comment_id = uuid.uuid4()
     phone = values["phone"]
-    subject_id = rt.keyring.phone_subject(phone) if phone else comment_subject(comment_id)
+    # A phone reader's subject is random, resolved through its lookup row by subjects.submit() below.
+    subject_id = subjects.UNRESOLVED if phone else comment_subject(comment_id)
     client_hash = rt.keyring.client_hash(client_address(request))
     command = SubmitComment(
         comment_id=comment_id,
@@ -256,17 +257,26 @@ async def submit_comment(request: web.Request) -> web.Response:
             await asyncio.sleep(0.05)
     if verdict is not captcha.VerifyOutcome.OK:
         raise ApiError(422, "captcha_invalid", "the security code is wrong or no longer valid: type the new code shown")
-    # Screening reads the author's history: only for submissions past the limits and the CAPTCHA.
-    screening = rt.screener.screen(
-        author_name=values["author_name"],
-        title=values["title"],
-        body=values["body"],
-        recent_bodies=await _recent_bodies(rt, subject_id if phone else None, client_hash),
-    )
-    command = replace(command, held=screening.held, flags=screening.flags)
+
+    async def screened(resolved: SubmitComment) -> SubmitComment:
+        # Screening reads the author's history: only for submissions past the limits and the CAPTCHA.
+        screening = rt.screener.screen(
+            author_name=values["author_name"],
+            title=values["title"],
+            body=values["body"],
+            recent_bodies=await _recent_bodies(rt, resolved.subject_id if phone else None, client_hash),
+        )
+        return replace(resolved, held=screening.held, flags=screening.flags)
+
     try:
-        outcome = await handle(
-            rt.db, rt.vault, command, now=rt.clock(), meta=_meta(request, reader=True), idempotency_key=key
+        outcome = await subjects.submit(
+            rt.db,
+            rt.vault,
+            command,
+            now=rt.clock(),
+            meta=_meta(request, reader=True),
+            idempotency_key=key,
+            prepare=screened,
         )
     except ArticleClosed as error:
         raise ApiError(409, "article_closed", str(error)) from None

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from service import privacy
+from service import privacy, subjects
 from service.application import handle
 from service.commands import ApproveComment, ReportComment, SubmitComment
 from service.crypto import Vault, comment_subject
@@ -28,7 +28,7 @@ async def a_comment(
 ) -> uuid.UUID:
     comment_id = uuid.uuid4()
     normalized = None if phone is None else normalize_phone(phone)
-    subject = comment_subject(comment_id) if normalized is None else vault.keyring.phone_subject(normalized)
+    subject = comment_subject(comment_id) if normalized is None else subjects.UNRESOLVED
     submit = SubmitComment(
         comment_id=comment_id,
         article_id="privacy",
@@ -38,7 +38,7 @@ async def a_comment(
         title="Góp ý",
         body="Nội dung riêng tư.",
     )
-    await handle(db, vault, submit, now=at)
+    await subjects.submit(db, vault, submit, now=at)
     return comment_id
 
 
@@ -90,12 +90,14 @@ async def test_an_erasure_shreds_the_key_records_one_event_and_a_second_request_
 ) -> None:
     first = await a_comment(fresh_db, vault, phone="0944 444 444", at=RECENTLY)
     second = await a_comment(fresh_db, vault, phone="+84 944 444 444", at=utcnow())
-    subject = privacy.phone_subject(vault, "0944444444")
+    subject = await privacy.phone_subject(fresh_db, vault, "0944444444", utcnow())
+    assert subject is not None
 
-    erased = await privacy.erase_subject(fresh_db, vault, subject, requested_by="moderator:lan", now=utcnow())
-    again = await privacy.erase_subject(fresh_db, vault, subject, requested_by="moderator:lan", now=utcnow())
+    erased = await privacy.erase_phone(fresh_db, vault, "0944444444", requested_by="moderator:lan", now=utcnow())
+    again = await privacy.erase_phone(fresh_db, vault, "0944444444", requested_by="moderator:lan", now=utcnow())
 
-    assert (erased.erased, erased.comments, again.erased, again.comments) == (True, 2, False, 0)
+    assert (erased.subject_id, erased.erased, erased.comments) == (subject, True, 2)
+    assert (again.subject_id, again.erased, again.comments) == (None, False, 0)
     assert await _erasures_recorded(fresh_db) == 1
     async with fresh_db.read() as conn:
         assert (
@@ -123,9 +125,7 @@ async def test_a_rebuild_after_an_erasure_brings_nothing_back(fresh_db: Database
     erased = await a_comment(fresh_db, vault, phone="0955 555 555", at=RECENTLY)
     kept = await a_comment(fresh_db, vault, phone="0966 666 666", at=RECENTLY)
     await handle(fresh_db, vault, ApproveComment(comment_id=erased, moderator="lan"), now=utcnow())
-    await privacy.erase_subject(
-        fresh_db, vault, privacy.phone_subject(vault, "0955555555"), requested_by="moderator:lan", now=utcnow()
-    )
+    await privacy.erase_phone(fresh_db, vault, "0955555555", requested_by="moderator:lan", now=utcnow())
     before = [dict(await _queue_row(fresh_db, comment_id)) for comment_id in (erased, kept)]
 
     await rebuild(fresh_db, vault)
@@ -172,13 +172,12 @@ async def test_a_subject_export_after_an_erasure_says_so_and_holds_nothing_reada
     fresh_db: Database, vault: Vault
 ) -> None:
     await a_comment(fresh_db, vault, phone="0988 888 888", at=RECENTLY, name="Hà Văn Quế")
-    subject = privacy.phone_subject(vault, "0988888888")
-    await privacy.erase_subject(fresh_db, vault, subject, requested_by="moderator:lan", now=utcnow())
+    await privacy.erase_phone(fresh_db, vault, "0988888888", requested_by="moderator:lan", now=utcnow())
 
     document = await privacy.subject_export(fresh_db, vault, "0988 888 888", now=utcnow())
 
-    assert (document["erased"], document["key"]["exists"]) == (True, False)
-    assert [event["personal_data"] for event in document["events"]] == ["erased", "readable"]
+    # The erasure deleted the only link from the number to its subject: the number now has nothing at all.
+    assert (document["subject_id"], document["key"]["exists"], document["events"]) == (None, False, [])
     text = json.dumps(document, ensure_ascii=False)
     assert "Hà Văn Quế" not in text
     assert "+84988888888" not in text

@@ -26,6 +26,7 @@ from service.commands import (
 from service.crypto import Vault, comment_subject
 from service.db import Database, utcnow
 from service.events import CommentSubmitted, comment_stream
+from service.subjects import new_phone_subject
 from tests.integration.views import snapshot
 
 
@@ -62,7 +63,7 @@ async def test_rebuilding_after_edits_reports_hides_restores_and_an_erasure_matc
     db: Database, vault: Vault
 ) -> None:
     article_id = f"rebuild-{uuid.uuid4().hex[:8]}"
-    subject_id = vault.keyring.phone_subject(f"+8491{uuid.uuid4().int % 10**7:07d}")
+    subject_id = new_phone_subject()
     edited, hidden, rejected, erased = [await submit(db, vault, article_id) for _ in range(4)]
     shared = await submit(db, vault, article_id, subject_id=subject_id)
     for comment_id in (edited, hidden, erased, shared):

@@ -1,0 +1,129 @@
+"""Phone readers' subject ids: random, found through a lookup row that erasure deletes.
+
+A subject id stays in the log for good (CommentSubmitted.data.subject_id, SubjectErased). Were it a keyed hash of
+the phone number, anyone holding the master secret could recover an erased reader's number by trying the ~10^9
+Vietnamese numbers. So the id is random ("p-" + 32 hex digits) and only the `phone_subjects` row links the number
+(by its keyed hash, Keyring.phone_key) to it; erasure deletes that row and the subject's data key in one
+transaction, and afterwards nothing links the number to what the log still names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.application import Guard, Outcome, handle
+from service.commands import SubmitComment
+from service.crypto import Keyring, Vault
+from service.db import Database, to_db
+from service.tables import phone_subjects
+
+PHONE_SUBJECT_PREFIX = "p-"
+UNRESOLVED = ""
+"""The subject_id of a phone reader's SubmitComment before submit() resolves it."""
+ATTEMPTS = 5
+
+
+class SubjectMoved(Exception):
+    """The number's subject changed between reading it and writing (a concurrent first submission, an erasure)."""
+
+
+def new_phone_subject() -> str:
+    return PHONE_SUBJECT_PREFIX + uuid4().hex
+
+
+async def subject_for_phone(
+    conn: AsyncConnection,
+    keyring: Keyring,
+    phone_e164: str,
+    now: datetime,
+    *,
+    create: bool,
+    candidate: str | None = None,
+) -> str | None:
+    """The subject id of a normalised number; with `create`, a new random one (or `candidate`) when it has none.
+
+    Creating is insert-if-absent (ON CONFLICT DO NOTHING, then read back): two first submissions racing on one
+    number agree on whichever row won. Call it with `create` inside a write transaction.
+    """
+    key = keyring.phone_key(phone_e164)
+    if create:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        values = {"phone_key": key, "subject_id": candidate or new_phone_subject(), "created_at": to_db(now)}
+        statement = dialect.insert(phone_subjects).values(**values).on_conflict_do_nothing()
+        await conn.execute(statement)
+    found = await conn.scalar(sa.select(phone_subjects.c.subject_id).where(phone_subjects.c.phone_key == key))
+    return None if found is None else str(found)
+
+
+async def forget_phone_subject(conn: AsyncConnection, subject_id: str) -> None:
+    """Delete the lookup row: nothing links the number to `subject_id` any more."""
+    await conn.execute(sa.delete(phone_subjects).where(phone_subjects.c.subject_id == subject_id))
+
+
+async def lookup(db: Database, keyring: Keyring, phone_e164: str, now: datetime) -> str | None:
+    """The number's current subject id, or None (never seen, or erased since)."""
+    async with db.read() as conn:
+        return await subject_for_phone(conn, keyring, phone_e164, now, create=False)
+
+
+def claim_guard(keyring: Keyring, phone_e164: str, subject_id: str, now: datetime) -> Guard:
+    """A handle() guard: the number's subject is `subject_id` (created now if it has none), else SubjectMoved."""
+
+    async def guard(conn: AsyncConnection) -> None:
+        found = await subject_for_phone(conn, keyring, phone_e164, now, create=True, candidate=subject_id)
+        if found != subject_id:
+            raise SubjectMoved("the number's subject changed: resolve it again")
+
+    return guard
+
+
+Prepare = Callable[[SubmitComment], Awaitable[SubmitComment]]
+
+
+async def submit(
+    db: Database,
+    vault: Vault,
+    command: SubmitComment,
+    *,
+    now: datetime,
+    meta: Mapping[str, Any] | None = None,
+    idempotency_key: str | None = None,
+    prepare: Prepare | None = None,
+) -> Outcome:
+    """Record a submission; a phone reader's subject is resolved here and claimed under the log's lock.
+
+    The subject is read first (so `prepare`, e.g. screening against the author's recent comments, can use it), then
+    handle()'s guard checks, in the append transaction, that the number still maps to it, creating the lookup row
+    for a first submission. When it moved meanwhile, all of it runs again with the new answer.
+    """
+    if command.phone is None:
+        ready = command if prepare is None else await prepare(command)
+        return await handle(db, vault, ready, now=now, meta=meta, idempotency_key=idempotency_key)
+    phone = command.phone
+    for attempt in range(ATTEMPTS):
+        subject_id = await lookup(db, vault.keyring, phone, now) or new_phone_subject()
+        ready = replace(command, subject_id=subject_id)
+        if prepare is not None:
+            ready = await prepare(ready)
+        try:
+            return await handle(
+                db,
+                vault,
+                ready,
+                now=now,
+                meta=meta,
+                idempotency_key=idempotency_key,
+                guard=claim_guard(vault.keyring, phone, subject_id, now),
+            )
+        except SubjectMoved:
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
