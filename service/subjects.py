@@ -74,11 +74,16 @@ async def lookup(db: Database, keyring: Keyring, phone_e164: str, now: datetime)
         return await subject_for_phone(conn, keyring, phone_e164, now, create=False)
 
 
-def claim_guard(keyring: Keyring, phone_e164: str, subject_id: str, now: datetime) -> Guard:
-    """A handle() guard: the number's subject is `subject_id` (created now if it has none), else SubjectMoved."""
+def claim_guard(keyring: Keyring, phone_e164: str, subject_id: str, now: datetime, *, fresh: bool) -> Guard:
+    """A handle() guard: the number's subject is still `subject_id`, else SubjectMoved.
+
+    A `fresh` subject (the number had none when read) is created now unless another writer got there first. One
+    that was read is never created again: its row gone means an erasure came in between, and re-linking the number
+    to the erased subject is exactly what must not happen.
+    """
 
     async def guard(conn: AsyncConnection) -> None:
-        found = await subject_for_phone(conn, keyring, phone_e164, now, create=True, candidate=subject_id)
+        found = await subject_for_phone(conn, keyring, phone_e164, now, create=fresh, candidate=subject_id)
         if found != subject_id:
             raise SubjectMoved("the number's subject changed: resolve it again")
 
@@ -109,7 +114,8 @@ async def submit(
         return await handle(db, vault, ready, now=now, meta=meta, idempotency_key=idempotency_key)
     phone = command.phone
     for attempt in range(ATTEMPTS):
-        subject_id = await lookup(db, vault.keyring, phone, now) or new_phone_subject()
+        existing = await lookup(db, vault.keyring, phone, now)
+        subject_id = existing or new_phone_subject()
         ready = replace(command, subject_id=subject_id)
         if prepare is not None:
             ready = await prepare(ready)
@@ -121,7 +127,7 @@ async def submit(
                 now=now,
                 meta=meta,
                 idempotency_key=idempotency_key,
-                guard=claim_guard(vault.keyring, phone, subject_id, now),
+                guard=claim_guard(vault.keyring, phone, subject_id, now, fresh=existing is None),
             )
         except SubjectMoved:
             if attempt == ATTEMPTS - 1:
