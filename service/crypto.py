@@ -52,7 +52,8 @@ class Keyring:
         """The lookup key of a normalised number in `phone_subjects`; never a subject id (see service.subjects).
 
         A keyed hash of a Vietnamese number is reversible by brute force (about 10^9 numbers) for whoever holds
-        the master secret, so it lives only in the lookup row, which erasure deletes.
+        the master secret, so it lives only in the lookup row, which erasure deletes. (Subjects recorded before
+        migration 0004 were named after its first 40 hex digits: service.subjects still finds those by it.)
         """
         return hmac.new(self.subject, phone_e164.encode(), hashlib.sha256).hexdigest()
 
