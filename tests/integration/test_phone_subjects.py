@@ -8,6 +8,7 @@ import hmac
 import re
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -171,3 +172,20 @@ async def test_a_subject_from_before_random_ids_stays_the_numbers_until_it_is_er
     assert (erasure.subject_id, erasure.erased, erasure.comments) == (legacy, True, 2)
     again = await _submit(fresh_db, vault, phone)
     assert re.fullmatch(r"p-[0-9a-f]{32}", again)
+
+
+async def test_retention_erases_a_silent_number_with_its_lookup_row_and_drops_keyless_rows(
+    fresh_db: Database, vault: Vault
+) -> None:
+    long_ago = utcnow() - timedelta(days=400)
+    silent = normalize_phone("0918 000 008")
+    await subjects.submit(fresh_db, vault, _submission(silent), now=long_ago)
+    failed = normalize_phone("0918 000 009")
+    async with fresh_db.write() as conn:  # a first submission that claimed a subject, then never got a key
+        await subjects.subject_for_phone(conn, vault.keyring, failed, long_ago, create=True)
+
+    done = await privacy.apply_retention(fresh_db, vault, older_than=timedelta(days=365), now=utcnow())
+
+    assert [(erasure.erased, erasure.comments) for erasure in done] == [(True, 1)]
+    assert await _lookup_rows(fresh_db, vault, silent) == []
+    assert await _lookup_rows(fresh_db, vault, failed) == []
