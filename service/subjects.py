@@ -23,14 +23,12 @@ from service.application import Guard, Outcome, handle
 from service.commands import SubmitComment
 from service.crypto import Keyring, Vault
 from service.db import Database, to_db
-from service.tables import phone_subjects, subject_keys
+from service.tables import phone_subjects
 
 PHONE_SUBJECT_PREFIX = "p-"
 UNRESOLVED = ""
 """The subject_id of a phone reader's SubmitComment before submit() resolves it."""
 ATTEMPTS = 5
-LEGACY_PREFIX = "p-"
-LEGACY_HEX_DIGITS = 40
 
 
 class SubjectMoved(Exception):
@@ -57,32 +55,17 @@ async def subject_for_phone(
     """
     key = keyring.phone_key(phone_e164)
     found = await _mapped(conn, key)
-    if found is None:
-        legacy = await _legacy_subject(conn, key)
-        if legacy is not None:
-            return legacy
-        if create:
-            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-            values = {"phone_key": key, "subject_id": candidate or new_phone_subject(), "created_at": to_db(now)}
-            await conn.execute(dialect.insert(phone_subjects).values(**values).on_conflict_do_nothing())
-            found = await _mapped(conn, key)
+    if found is None and create:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        values = {"phone_key": key, "subject_id": candidate or new_phone_subject(), "created_at": to_db(now)}
+        await conn.execute(dialect.insert(phone_subjects).values(**values).on_conflict_do_nothing())
+        found = await _mapped(conn, key)
     return found
 
 
 async def _mapped(conn: AsyncConnection, key: str) -> str | None:
     found = await conn.scalar(sa.select(phone_subjects.c.subject_id).where(phone_subjects.c.phone_key == key))
     return None if found is None else str(found)
-
-
-async def _legacy_subject(conn: AsyncConnection, key: str) -> str | None:
-    """Before migration 0004 a phone's subject id was "p-" + the first 40 hex digits of its keyed hash.
-
-    Such a subject is still the number's while its data key exists, so erasure, retention and export by number find
-    it and later comments keep sharing its key; once it is erased (key shredded) the number gets a random subject.
-    """
-    legacy = LEGACY_PREFIX + key[:LEGACY_HEX_DIGITS]
-    found = await conn.scalar(sa.select(subject_keys.c.subject_id).where(subject_keys.c.subject_id == legacy))
-    return None if found is None else legacy
 
 
 async def forget_phone_subject(conn: AsyncConnection, subject_id: str) -> None:

@@ -7,13 +7,11 @@ import hashlib
 import hmac
 import re
 import uuid
-from dataclasses import replace
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from service import privacy, subjects
-from service.application import handle
 from service.commands import SubmitComment
 from service.crypto import Vault
 from service.db import Database, utcnow
@@ -156,22 +154,6 @@ async def test_a_submission_racing_an_erasure_takes_a_new_subject(fresh_db: Data
     async with fresh_db.read() as conn:
         keys = set((await conn.execute(sa.select(subject_keys.c.subject_id))).scalars())
     assert keys == {subject}
-
-
-async def test_a_subject_from_before_random_ids_stays_the_numbers_until_it_is_erased(
-    fresh_db: Database, vault: Vault
-) -> None:
-    phone = normalize_phone("0917 000 007")
-    legacy = "p-" + vault.keyring.phone_key(phone)[:40]
-    command = replace(_submission(phone), subject_id=legacy)
-    await handle(fresh_db, vault, command, now=utcnow())  # as recorded before migration 0004
-
-    assert await _submit(fresh_db, vault, phone) == legacy
-    erasure = await privacy.erase_phone(fresh_db, vault, phone, requested_by="moderator:lan", now=utcnow())
-
-    assert (erasure.subject_id, erasure.erased, erasure.comments) == (legacy, True, 2)
-    again = await _submit(fresh_db, vault, phone)
-    assert re.fullmatch(r"p-[0-9a-f]{32}", again)
 
 
 async def test_retention_erases_a_silent_number_with_its_lookup_row_and_drops_keyless_rows(
