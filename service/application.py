@@ -99,14 +99,14 @@ async def handle(
         # Take the log's lock before reading anything: load -> decide -> append is then one critical section on
         # PostgreSQL as on SQLite (BEGIN IMMEDIATE), so the state decide() judged is the state appended to, and
         # concurrent writes to one stream queue up instead of failing on a version they never chose.
-        await eventstore.lock_head(conn)
+        head = await eventstore.lock_head(conn)
         if guard is not None:
             await guard(conn)
         if event_id is not None:
             previous = await replay(conn, session, event_id)
             if previous is not None:
                 return previous
-        outcome = await _decide_and_append(conn, session, command, now=now, meta=meta, event_id=event_id)
+        outcome = await _decide_and_append(conn, session, command, now=now, meta=meta, event_id=event_id, head=head)
         await projections.apply(conn, outcome.recorded)
         return outcome
 
@@ -126,6 +126,7 @@ async def _decide_and_append(
     now: datetime,
     meta: Mapping[str, Any] | None,
     event_id: UUID | None,
+    head: tuple[int, str],
 ) -> Outcome:
     history = await eventstore.read_stream(conn, session, command.stream)
     version = history[-1].stream_version if history else 0
@@ -169,6 +170,7 @@ async def _decide_and_append(
         meta=meta,
         subject_id=subject_id,
         event_ids=None if event_id is None else [event_id, *_more_ids(event_id, len(new_events) - 1)],
+        head=head,
     )
     final_version = recorded[-1].stream_version if recorded else version
     if isinstance(command, SubmitComment):

@@ -121,15 +121,17 @@ async def append(
     meta: Mapping[str, Any] | None = None,
     subject_id: str | None = None,
     event_ids: Sequence[UUID] | None = None,
+    head: tuple[int, str] | None = None,
 ) -> list[RecordedEvent]:
     """Append to one stream inside the caller's transaction; ConcurrencyError if it is not at expected_version.
 
     `subject_id` names whose data key seals the personal fields of events that do not carry it themselves
-    (an edit of a comment); `event_ids` lets a retried request reuse its idempotency key.
+    (an edit of a comment); `event_ids` lets a retried request reuse its idempotency key; `head` is what
+    lock_head() returned to a caller that already holds the lock in this transaction.
     """
     if not new_events:
         return []
-    position, prev_hash = await lock_head(conn)
+    position, prev_hash = head if head is not None else await lock_head(conn)
     actual = await stream_version(conn, stream_id)
     if actual != expected_version:
         raise ConcurrencyError(stream_id, expected_version, actual)
