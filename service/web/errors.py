@@ -9,6 +9,9 @@ from typing import Any
 
 from aiohttp import web
 
+from service.eventstore import ConcurrencyError
+from service.moderation import CommentNotFound, DomainError, InvalidField
+
 
 def utf8_dumps(document: Any) -> str:
     """JSON with Vietnamese as UTF-8 rather than \\u escapes: a third smaller, and readable on the wire."""
@@ -61,3 +64,14 @@ def validation_failed(fields: Mapping[str, str], message: str = "some fields are
 
 def not_found(message: str = "not found") -> ApiError:
     return ApiError(404, "not_found", message)
+
+
+def from_domain(error: ConcurrencyError | DomainError) -> ApiError:
+    """The contract's answer to a refusal by the domain or the log: one mapping for every handler."""
+    if isinstance(error, ConcurrencyError):
+        return ApiError(409, "version_conflict", f"it changed meanwhile: it is now at version {error.actual}")
+    if isinstance(error, CommentNotFound):
+        return not_found("no such comment")
+    if isinstance(error, InvalidField):
+        return validation_failed({error.field: error.field_code}, str(error))
+    return ApiError(409, error.code, str(error))

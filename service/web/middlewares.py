@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from service.eventstore import ConcurrencyError
-from service.moderation import CommentNotFound, DomainError, InvalidField
-from service.web.errors import ApiError, error_response
+from service.moderation import DomainError
+from service.web.errors import ApiError, error_response, from_domain
 from service.web.runtime import principal_key, request_id_key, runtime
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -79,15 +79,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     except ApiError as error:
         return error.response()
-    # The domain's refusals, for any handler that did not translate them itself: never a 500.
-    except ConcurrencyError as error:
-        return error_response(409, "version_conflict", str(error))
-    except CommentNotFound:
-        return error_response(404, "not_found", "no such comment")
-    except InvalidField as error:
-        return error_response(422, "validation_failed", str(error), fields={error.field: error.field_code})
-    except DomainError as error:
-        return error_response(409, error.code, str(error))
+    except (ConcurrencyError, DomainError) as error:
+        return from_domain(error).response()
     except web.HTTPException as error:
         if error.status < 400:
             raise

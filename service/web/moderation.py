@@ -28,9 +28,9 @@ from service.commands import (
 from service.db import utc
 from service.events import ARTICLE_ID, REASON_CODES
 from service.eventstore import ConcurrencyError
-from service.moderation import CommentNotFound, DomainError, InvalidField
+from service.moderation import DomainError
 from service.tables import claims, moderation_queue
-from service.web.errors import ApiError, json_response, not_found, validation_failed
+from service.web.errors import ApiError, from_domain, json_response, not_found, validation_failed
 from service.web.jsonio import Fields, query_int, query_time, read_object
 from service.web.public import _meta, article_id_of, comment_id_of, idempotency_key_of, iso
 from service.web.runtime import principal_key, runtime
@@ -179,11 +179,17 @@ def _same_author(row: Any) -> sa.ColumnElement[bool]:
     q = moderation_queue
     subject: str = row.subject_id
     client: str | None = row.client_hash
-    if subject.startswith("p-"):
-        return q.c.subject_id == subject
-    if client is None:
+    if subject.startswith("p-") or client is None:
         return q.c.subject_id == subject
     return sa.and_(q.c.author_name == str(row.author_name), q.c.client_hash == client)
+
+
+def _failed(comment_id: str | None, error: ApiError) -> dict[str, Any]:
+    """One refused item of a bulk action: the contract's error body, beside the others' results."""
+    failure: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.fields:
+        failure["fields"] = error.fields
+    return {"id": comment_id, "status": None, "error": failure}
 
 
 async def _queue_row(conn: AsyncConnection, comment_id: uuid.UUID) -> Any:
@@ -238,9 +244,7 @@ async def reject_author(request: web.Request) -> web.Response:
         try:
             results.append(await decide_one(request, principal, "reject", target.comment_id, body))
         except ApiError as error:
-            results.append(
-                {"id": str(target.comment_id), "status": None, "error": {"code": error.code, "message": error.message}}
-            )
+            results.append(_failed(str(target.comment_id), error))
     return json_response({"results": results})
 
 
@@ -394,16 +398,8 @@ async def decide_one(
             idempotency_key=idempotency_key_of(request),
             guard=not_claimed_by_another,
         )
-    except CommentNotFound:
-        raise not_found("no such comment") from None
-    except ConcurrencyError as error:
-        raise ApiError(
-            409, "version_conflict", f"the comment changed meanwhile: it is now at version {error.actual}"
-        ) from None
-    except InvalidField as error:
-        raise validation_failed({error.field: error.field_code}, str(error)) from None
-    except DomainError as error:
-        raise ApiError(409, error.code, str(error)) from None
+    except (ConcurrencyError, DomainError) as error:
+        raise from_domain(error) from None  # an ApiError, so that a bulk action reports it per item
     for item in outcome.recorded:
         rt.metrics.appended(item.type)
     if action != "edit":
@@ -454,10 +450,7 @@ async def decide_many(request: web.Request) -> web.Response:
                 raise validation_failed({"id": "invalid"}) from None
             results.append(await decide_one(request, principal, str(action), comment_id, item))
         except ApiError as error:
-            failure: dict[str, Any] = {"code": error.code, "message": error.message}
-            if error.fields:
-                failure["fields"] = error.fields
-            results.append({"id": None if raw_id is None else str(raw_id), "status": None, "error": failure})
+            results.append(_failed(None if raw_id is None else str(raw_id), error))
     return json_response({"results": results})
 
 
@@ -475,12 +468,7 @@ async def article_settings(request: web.Request) -> web.Response:
     fields.check()
     assert closed is not None
     command = ChangeArticleSettings(article_id=article_id, moderation=moderation, closed=closed, admin=principal.name)
-    try:
-        outcome = await handle(rt.db, rt.vault, command, now=rt.clock(), meta=_meta(request))
-    except InvalidField as error:
-        raise validation_failed({error.field: error.field_code}, str(error)) from None
-    except ConcurrencyError as error:
-        raise ApiError(409, "version_conflict", str(error)) from None
+    outcome = await handle(rt.db, rt.vault, command, now=rt.clock(), meta=_meta(request))
     return json_response(
         {"article_id": article_id, "moderation": moderation, "closed": closed, "version": outcome.version}
     )

@@ -19,7 +19,6 @@ from service.commands import ReportComment, SubmitComment
 from service.crypto import comment_subject
 from service.db import utc
 from service.events import ARTICLE_ID, REPORT_REASONS, CommentSubmitted
-from service.moderation import ArticleClosed, CommentNotFound, InvalidField
 from service.tables import articles, moderation_queue, published_comments
 from service.web.errors import ApiError, json_response, not_found, utf8_dumps, validation_failed
 from service.web.jsonio import Fields, query_int, read_object
@@ -268,20 +267,16 @@ async def submit_comment(request: web.Request) -> web.Response:
         )
         return replace(resolved, held=screening.held, flags=screening.flags)
 
-    try:
-        outcome = await subjects.submit(
-            rt.db,
-            rt.vault,
-            command,
-            now=rt.clock(),
-            meta=_meta(request, reader=True),
-            idempotency_key=key,
-            prepare=screened,
-        )
-    except ArticleClosed as error:
-        raise ApiError(409, "article_closed", str(error)) from None
-    except InvalidField as error:
-        raise validation_failed({error.field: error.field_code}, str(error)) from None
+    # A closed article (409 article_closed) or a bad parent (422) is answered by the error middleware.
+    outcome = await subjects.submit(
+        rt.db,
+        rt.vault,
+        command,
+        now=rt.clock(),
+        meta=_meta(request, reader=True),
+        idempotency_key=key,
+        prepare=screened,
+    )
     rt.metrics.appended("CommentSubmitted")
     return json_response(_submission_view(outcome), status=202)
 
@@ -413,9 +408,7 @@ async def report_comment(request: web.Request) -> web.Response:
             429, "rate_limited", "too many reports in a short time", headers={"Retry-After": str(retry_after)}
         )
     command = ReportComment(comment_id=comment_id, reason=reason, reporter_hash=address_hash)
-    try:
-        outcome = await handle(rt.db, rt.vault, command, now=rt.clock(), meta=_meta(request, reader=True))
-    except CommentNotFound:
-        raise not_found("no such comment") from None
+    # An unpublished comment is CommentNotFound: 404 from the error middleware, no hint that it exists.
+    outcome = await handle(rt.db, rt.vault, command, now=rt.clock(), meta=_meta(request, reader=True))
     rt.metrics.appended("CommentReported")
     return json_response({"id": str(comment_id), "reported": True, "version": outcome.version}, status=202)
