@@ -83,6 +83,11 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def iso(moment: datetime) -> str:
+    """The one wire format of a moment: UTC, microseconds, a Z."""
+    return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

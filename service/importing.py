@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from service import eventstore, subjects, text
+from service import eventstore, subjects, submissions, text
 from service.application import handle
 from service.commands import ApproveComment, Command, RejectComment, SubmitComment
 from service.crypto import Vault, comment_subject
@@ -46,7 +46,7 @@ def recorded_submission(
         comment_id=comment_id,
         article_id=article_id,
         parent_id=parent_id,
-        # A phone reader's subject is resolved (or created, at random) when subjects.submit() records it.
+        # A phone reader's subject is resolved (or created, at random) when submissions.record() records it.
         subject_id=subjects.UNRESOLVED if phone else comment_subject(comment_id),
         author_name=author_name,
         phone=phone,
@@ -133,7 +133,7 @@ async def import_ndjson(
             meta = {"source": "import", "line": number}
             try:
                 if isinstance(command, SubmitComment):
-                    await subjects.submit(db, vault, command, now=clock(), meta=meta)
+                    await submissions.record(db, vault, command, now=clock(), meta=meta)
                 else:
                     await handle(db, vault, command, now=clock(), meta=meta)
             except DomainError as error:

@@ -8,9 +8,20 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.moderation import DomainError
 from service.tables import rate_limits
 
 WINDOW_SECONDS = 60
+
+
+class RateLimited(DomainError):
+    """Too many of one action in the current window: answered 429 with `Retry-After: retry_after`."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 async def hit(conn: AsyncConnection, bucket: str, limit: int, now: datetime, window: int = WINDOW_SECONDS) -> int:

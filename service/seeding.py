@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from service import eventstore, subjects, text
+from service import eventstore, submissions, text
 from service.application import handle
 from service.commands import ApproveComment, Command, HideComment, RejectComment, SubmitComment
 from service.crypto import Vault
@@ -198,7 +198,7 @@ async def seed(
             meta = {"source": "seed", "seed_key": key}
             try:
                 if isinstance(command, SubmitComment):
-                    outcome = await subjects.submit(db, vault, command, now=now_fn(), meta=meta)
+                    outcome = await submissions.record(db, vault, command, now=now_fn(), meta=meta)
                 else:
                     outcome = await handle(db, vault, command, now=now_fn(), meta=meta)
             except DomainError as error:

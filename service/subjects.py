@@ -9,25 +9,21 @@ transaction, and afterwards nothing links the number to what the log still names
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
 from datetime import datetime
-from typing import Any
 from uuid import uuid4
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.application import Guard, Outcome, handle
-from service.commands import SubmitComment
-from service.crypto import Keyring, Vault
+from service.application import Guard
+from service.crypto import Keyring
 from service.db import Database, to_db
 from service.tables import phone_subjects
 
 PHONE_SUBJECT_PREFIX = "p-"
 UNRESOLVED = ""
-"""The subject_id of a phone reader's SubmitComment before submit() resolves it."""
+"""The subject_id of a phone reader's SubmitComment before submissions.record() resolves it."""
 ATTEMPTS = 5
 
 
@@ -93,48 +89,3 @@ def claim_guard(keyring: Keyring, phone_e164: str, subject_id: str, now: datetim
             raise SubjectMoved("the number's subject changed: resolve it again")
 
     return guard
-
-
-Prepare = Callable[[SubmitComment], Awaitable[SubmitComment]]
-
-
-async def submit(
-    db: Database,
-    vault: Vault,
-    command: SubmitComment,
-    *,
-    now: datetime,
-    meta: Mapping[str, Any] | None = None,
-    idempotency_key: str | None = None,
-    prepare: Prepare | None = None,
-) -> Outcome:
-    """Record a submission; a phone reader's subject is resolved here and claimed under the log's lock.
-
-    The subject is read first (so `prepare`, e.g. screening against the author's recent comments, can use it), then
-    handle()'s guard checks, in the append transaction, that the number still maps to it, creating the lookup row
-    for a first submission. When it moved meanwhile, all of it runs again with the new answer.
-    """
-    if command.phone is None:
-        ready = command if prepare is None else await prepare(command)
-        return await handle(db, vault, ready, now=now, meta=meta, idempotency_key=idempotency_key)
-    phone = command.phone
-    for attempt in range(ATTEMPTS):
-        existing = await lookup(db, vault.keyring, phone, now)
-        subject_id = existing or new_phone_subject()
-        ready = replace(command, subject_id=subject_id)
-        if prepare is not None:
-            ready = await prepare(ready)
-        try:
-            return await handle(
-                db,
-                vault,
-                ready,
-                now=now,
-                meta=meta,
-                idempotency_key=idempotency_key,
-                guard=claim_guard(vault.keyring, phone, subject_id, now, fresh=existing is None),
-            )
-        except SubjectMoved:
-            if attempt == ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")

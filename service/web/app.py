@@ -13,10 +13,22 @@ from aiohttp import web
 from service import flags, maintenance, seals
 from service.crypto import Keyring, Vault, master_secret
 from service.db import connect, utcnow
+from service.runtime import Runtime
 from service.settings import Settings
-from service.web import assets, audit, console, demo, erasures, moderation, moderators, ops, public
+from service.web import (
+    asset_routes,
+    audit_routes,
+    captcha_routes,
+    comment_routes,
+    console_routes,
+    demo_routes,
+    erasure_routes,
+    moderator_routes,
+    ops_routes,
+    queue_routes,
+)
 from service.web.middlewares import cors_and_headers, errors, request_context
-from service.web.runtime import Runtime, runtime_key
+from service.web.runtime import runtime_key, seal_key
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> web.Application:
@@ -28,7 +40,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     # Word lists compile once, here, so that a bad list stops the start rather than a submission.
     screener = flags.screener_for(settings.banned_words, settings.suspect_words)
     keyring = Keyring.from_secret(secret)
-    app[audit.seal_key] = seal_key = seals.SealKey.from_secret(secret)
+    app[seal_key] = signing = seals.SealKey.from_secret(secret)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         db = connect(settings.database_url)
@@ -46,7 +58,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         sealing = asyncio.create_task(
             seals.run_forever(
                 db,
-                seal_key,
+                signing,
                 clock,
                 every_events=settings.seal_every_events,
                 every_minutes=settings.seal_every_minutes,
@@ -62,6 +74,17 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
         await db.dispose()
 
     app.cleanup_ctx.append(resources)
-    for module in (public, moderation, moderators, audit, erasures, ops, demo, assets, console):
+    for module in (
+        captcha_routes,
+        comment_routes,
+        queue_routes,
+        moderator_routes,
+        audit_routes,
+        erasure_routes,
+        ops_routes,
+        demo_routes,
+        asset_routes,
+        console_routes,
+    ):
         app.router.add_routes(module.routes)
     return app

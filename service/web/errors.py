@@ -11,6 +11,8 @@ from aiohttp import web
 
 from service.eventstore import ConcurrencyError
 from service.moderation import CommentNotFound, DomainError, InvalidField
+from service.ratelimit import RateLimited
+from service.submissions import CaptchaInvalid
 
 
 def utf8_dumps(document: Any) -> str:
@@ -74,4 +76,8 @@ def from_domain(error: ConcurrencyError | DomainError) -> ApiError:
         return not_found("no such comment")
     if isinstance(error, InvalidField):
         return validation_failed({error.field: error.field_code}, str(error))
+    if isinstance(error, RateLimited):
+        return ApiError(429, error.code, str(error), headers={"Retry-After": str(error.retry_after)})
+    if isinstance(error, CaptchaInvalid):
+        return ApiError(422, error.code, str(error))
     return ApiError(409, error.code, str(error))

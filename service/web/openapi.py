@@ -7,9 +7,10 @@ from typing import Any
 
 from service import auth, text
 from service.events import ARTICLE_ID, ARTICLE_ID_MAX, EVENT_TYPES, REASON_CODES, REPORT_REASONS
+from service.published import MAX_COUNT_ARTICLES
+from service.queue import ACTIONS, DEFAULT_LEASE_SECONDS, MAX_BULK, QUEUE_STATUSES
 from service.web.middlewares import REQUEST_ID
-from service.web.moderation import ACTIONS, DEFAULT_LEASE_SECONDS, MAX_BULK, QUEUE_STATUSES
-from service.web.public import IDEMPOTENCY_KEY, MAX_COUNT_ARTICLES
+from service.web.requests import IDEMPOTENCY_KEY
 
 Json = dict[str, Any]
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from service.web.requests import accepts
+
 
 @dataclass(frozen=True, slots=True)
 class StaticFile:
@@ -38,11 +40,7 @@ def load(path: Path) -> StaticFile:
 
 
 def accepts_gzip(accept_encoding: str) -> bool:
-    for item in accept_encoding.lower().split(","):
-        coding, _, params = item.strip().partition(";")
-        if coding.strip() in ("gzip", "*"):
-            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
+    return accepts(accept_encoding, "gzip", "*")
 
 
 def _matched(if_none_match: str, selected: str) -> bool:

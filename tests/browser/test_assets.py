@@ -12,7 +12,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from service.settings import Settings
-from service.web import assets
+from service.web import asset_routes as assets
+from service.web import staticfiles
 from service.web.app import create_app
 from tests.conftest import TEST_SECRET, Databases
 
@@ -106,4 +107,4 @@ async def test_head_answers_the_headers_only(client: Client) -> None:
     [("gzip", True), ("deflate, gzip;q=0.5", True), ("*", True), ("gzip;q=0", False), ("br", False), ("", False)],
 )
 def test_gzip_is_chosen_from_accept_encoding(header: str, accepted: bool) -> None:
-    assert assets.accepts_gzip(header) is accepted
+    assert staticfiles.accepts_gzip(header) is accepted

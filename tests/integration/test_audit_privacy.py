@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from service import privacy, subjects
+from service import privacy, subjects, submissions
 from service.application import handle
 from service.commands import ApproveComment, ReportComment, SubmitComment
 from service.crypto import Vault, comment_subject
@@ -38,7 +38,7 @@ async def a_comment(
         title="Góp ý",
         body="Nội dung riêng tư.",
     )
-    await subjects.submit(db, vault, submit, now=at)
+    await submissions.record(db, vault, submit, now=at)
     return comment_id
 
 

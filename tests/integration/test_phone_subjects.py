@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from service import privacy, subjects
+from service import privacy, subjects, submissions
 from service.commands import SubmitComment
 from service.crypto import Vault
 from service.db import Database, utcnow
@@ -33,7 +33,7 @@ def _submission(phone: str | None) -> SubmitComment:
 
 
 async def _submit(db: Database, vault: Vault, phone: str) -> str:
-    outcome = await subjects.submit(db, vault, _submission(normalize_phone(phone)), now=utcnow())
+    outcome = await submissions.record(db, vault, _submission(normalize_phone(phone)), now=utcnow())
     subject = outcome.recorded[0].event.subject_id  # type: ignore[union-attr]
     return str(subject)
 
@@ -120,7 +120,7 @@ async def test_two_concurrent_first_submissions_with_one_number_share_one_subjec
 
     outcomes = await asyncio.gather(
         *(
-            subjects.submit(fresh_db, vault, _submission(phone), now=utcnow(), prepare=wait_for_the_other)
+            submissions.record(fresh_db, vault, _submission(phone), now=utcnow(), prepare=wait_for_the_other)
             for _ in range(2)
         )
     )
@@ -145,7 +145,7 @@ async def test_a_submission_racing_an_erasure_takes_a_new_subject(fresh_db: Data
             await privacy.erase_phone(fresh_db, vault, phone, requested_by="moderator:lan", now=utcnow())
         return command
 
-    outcome = await subjects.submit(fresh_db, vault, _submission(phone), now=utcnow(), prepare=erase_meanwhile)
+    outcome = await submissions.record(fresh_db, vault, _submission(phone), now=utcnow(), prepare=erase_meanwhile)
 
     subject = outcome.recorded[0].event.subject_id  # type: ignore[union-attr]
     assert calls[0] == erased
@@ -161,7 +161,7 @@ async def test_retention_erases_a_silent_number_with_its_lookup_row_and_drops_ke
 ) -> None:
     long_ago = utcnow() - timedelta(days=400)
     silent = normalize_phone("0918 000 008")
-    await subjects.submit(fresh_db, vault, _submission(silent), now=long_ago)
+    await submissions.record(fresh_db, vault, _submission(silent), now=long_ago)
     failed = normalize_phone("0918 000 009")
     async with fresh_db.write() as conn:  # a first submission that claimed a subject, then never got a key
         await subjects.subject_for_phone(conn, vault.keyring, failed, long_ago, create=True)

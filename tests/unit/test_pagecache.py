@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.web.pagecache import PageCache
+from service.pagecache import PageCache
 
 
 def test_the_least_recently_used_page_is_dropped_first() -> None:

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from service.web.console import FOLDER
+from service.web.console_routes import FOLDER
 from tests.web.conftest import Api, article
 
 FILES = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from service import privacy, text
+from service.web.access import require
 from service.web.errors import json_response, validation_failed
 from service.web.jsonio import read_object
-from service.web.moderation import require
-from service.web.public import _meta
+from service.web.requests import request_meta
 from service.web.runtime import runtime
 
 routes = web.RouteTableDef()
@@ -32,7 +32,7 @@ async def erase(request: web.Request) -> web.Response:
             raw,
             requested_by=f"moderator:{principal.name}",
             now=rt.clock(),
-            meta=_meta(request),
+            meta=request_meta(request),
         )
     except text.FieldError as error:
         raise validation_failed({"phone": error.code}, "phone is a Vietnamese number, e.g. 0912 345 678") from None

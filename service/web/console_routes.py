@@ -10,10 +10,10 @@ from aiohttp import web
 from service import eventstore
 from service.events import comment_stream
 from service.eventstore import RecordedEvent
-from service.web.audit import event_view
+from service.history import event_view
+from service.web.access import require
 from service.web.errors import json_response, not_found
-from service.web.moderation import require
-from service.web.public import comment_id_of
+from service.web.requests import comment_id_of
 from service.web.runtime import runtime
 from service.web.staticfiles import serve as serve_file
 

@@ -7,10 +7,10 @@ from typing import Any
 from aiohttp import web
 
 from service import auth
+from service.db import iso
+from service.web.access import require
 from service.web.errors import ApiError, json_response, not_found
 from service.web.jsonio import Fields, read_object
-from service.web.moderation import require
-from service.web.public import iso
 from service.web.runtime import runtime
 
 routes = web.RouteTableDef()

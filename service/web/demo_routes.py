@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from html import escape
 from pathlib import Path
-from typing import Any
+from uuid import UUID
 
-import sqlalchemy as sa
 from aiohttp import web
 
+from service import published
 from service.db import utc
 from service.migrate import bundled
+from service.published import PublishedComment
 from service.seeding import SeedArticle, load_articles
-from service.tables import articles, published_comments
 from service.web.runtime import runtime
 
 routes = web.RouteTableDef()
@@ -134,14 +134,8 @@ Bản demo · <a href="/moderation/">Trang kiểm duyệt</a> · <a href="/opena
 @routes.get("/")
 async def index(request: web.Request) -> web.Response:
     stories = demo_articles()
-    async with runtime(request).db.read() as conn:
-        rows = await conn.execute(
-            sa.select(articles.c.article_id, articles.c.published_count).where(
-                articles.c.article_id.in_([story.article_id for story in stories])
-            )
-        )
-        counts = {row.article_id: int(row.published_count) for row in rows}
-    items = "\n".join(_story_item(story, counts.get(story.article_id, 0)) for story in stories)
+    counts = await published.counts(runtime(request).db, [story.article_id for story in stories])
+    items = "\n".join(_story_item(story, counts[story.article_id]) for story in stories)
     listing = f'<ul class="stories">\n{items}\n</ul>' if stories else '<p class="empty">Chưa có bài viết mẫu nào.</p>'
     content = f"""<section class="intro">
 <p>Đây là trang tin mẫu để thử dịch vụ bình luận có kiểm duyệt. Độc giả gửi bình luận kèm mã xác nhận; biên tập viên
@@ -176,14 +170,7 @@ async def article_page(request: web.Request) -> web.Response:
 <p><a href="/">Về trang chủ</a></p>"""
         return page("Không tìm thấy bài viết", content, status=404)
     # Server-side, for readers without JavaScript and for search engines; the widget renders the same list.
-    async with runtime(request).db.read() as conn:
-        rows = (
-            await conn.execute(
-                sa.select(published_comments)
-                .where(published_comments.c.article_id == story.article_id)
-                .order_by(published_comments.c.position)
-            )
-        ).all()
+    rows = await published.all_of(runtime(request).db, story.article_id)
     paragraphs = "\n".join(f"<p>{escape(paragraph)}</p>" for paragraph in story.paragraphs)
     article_id = escape(story.article_id)
     content = f"""<article class="story">
@@ -206,33 +193,32 @@ async def article_page(request: web.Request) -> web.Response:
     return page(f"{story.title} — {SITE_NAME}", content)
 
 
-def _thread(rows: Sequence[Any]) -> str:
+def _thread(rows: Sequence[PublishedComment]) -> str:
     if not rows:
         return '<p class="empty">Chưa có bình luận nào được duyệt.</p>'
-    published = {row.comment_id for row in rows}
-    replies: defaultdict[object, list[Any]] = defaultdict(list)
-    roots: list[Any] = []
+    shown = {row.comment_id for row in rows}
+    replies: defaultdict[UUID, list[PublishedComment]] = defaultdict(list)
+    roots: list[PublishedComment] = []
     for row in rows:
         # A reply whose parent was hidden later stays published: it is shown on its own rather than lost.
-        if row.parent_id is not None and row.parent_id in published:
+        if row.parent_id is not None and row.parent_id in shown:
             replies[row.parent_id].append(row)
         else:
             roots.append(row)
     return _list("thread", roots, replies)
 
 
-def _list(css: str, rows: Iterable[Any], replies: dict[object, list[Any]]) -> str:
+def _list(css: str, rows: Iterable[PublishedComment], replies: Mapping[UUID, list[PublishedComment]]) -> str:
     items = "\n".join(_comment(row, replies) for row in rows)
     return f'<ol class="{css}">\n{items}\n</ol>'
 
 
-def _comment(row: Any, replies: dict[object, list[Any]]) -> str:
+def _comment(row: PublishedComment, replies: Mapping[UUID, list[PublishedComment]]) -> str:
     children = replies.get(row.comment_id, [])
     nested = _list("replies", children, replies) if children else ""
-    published_at = utc(row.published_at)
     return f"""<li class="comment" id="c-{escape(str(row.comment_id))}"><article>
 <header><span class="name">{escape(row.author_name)}</span>
-<time datetime="{published_at.isoformat()}">{escape(short_date(published_at))}</time></header>
+<time datetime="{row.published_at.isoformat()}">{escape(short_date(row.published_at))}</time></header>
 <h3>{escape(row.title)}</h3>
 <p class="body">{escape(row.body)}</p>
 </article>{nested}</li>"""

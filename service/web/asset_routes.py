@@ -7,7 +7,6 @@ from pathlib import Path
 from aiohttp import web
 
 from service.web import staticfiles
-from service.web.staticfiles import accepts_gzip as accepts_gzip  # the negotiation, tested through this module
 
 routes = web.RouteTableDef()
 

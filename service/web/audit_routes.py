@@ -8,18 +8,15 @@ from aiohttp import web
 
 from service import eventstore, history, seals
 from service.events import ARTICLE_ID, EVENT_TYPES, comment_stream
-from service.history import LogFilter
-from service.history import event_view as event_view  # re-exported: the console's history builds on it
-from service.seals import SealKey
+from service.history import LogFilter, event_view
+from service.web.access import require
 from service.web.errors import json_response, not_found, validation_failed
 from service.web.jsonio import query_int, query_time
-from service.web.moderation import require
-from service.web.public import comment_id_of
-from service.web.runtime import request_id_key, runtime
+from service.web.requests import accepts, comment_id_of
+from service.web.runtime import request_id_key, runtime, seal_key
 
 routes = web.RouteTableDef()
 
-seal_key = web.AppKey("seal_key", SealKey)
 NDJSON = "application/x-ndjson"
 ACTOR_MAX_LEN = 200
 
@@ -47,11 +44,7 @@ def log_filter(request: web.Request) -> LogFilter:
 
 
 def wants_ndjson(request: web.Request) -> bool:
-    for item in request.headers.get("Accept", "").split(","):
-        media, _, params = item.strip().partition(";")
-        if media.strip().lower() == NDJSON:
-            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
-    return False
+    return accepts(request.headers.get("Accept", ""), NDJSON)
 
 
 @routes.get("/api/v1/audit/comments/{comment_id}/events")

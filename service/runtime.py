@@ -1,0 +1,29 @@
+"""The composition root's product: the dependencies every use case takes, built once by create_app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from service.crypto import Keyring, Vault
+from service.db import Database, utcnow
+from service.flags import Screener
+from service.metrics import Metrics
+from service.pagecache import PageCache
+from service.settings import Settings
+
+
+@dataclass(slots=True, kw_only=True)
+class Runtime:
+    settings: Settings
+    db: Database
+    keyring: Keyring
+    vault: Vault
+    # CAPTCHA images and sounds are CPU-bound (PIL, wave): they run here, never on the event loop.
+    renderer: ThreadPoolExecutor
+    screener: Screener = field(default_factory=Screener)
+    metrics: Metrics = field(default_factory=Metrics)
+    pages: PageCache = field(default_factory=PageCache)
+    clock: Callable[[], datetime] = utcnow
