@@ -14,6 +14,7 @@ from service import flags, maintenance, seals
 from service.crypto import Keyring, Vault, master_secret
 from service.db import connect, utcnow
 from service.settings import Settings
+from service.subscribers import Subscribers
 from service.web import assets, audit, console, demo, erasures, moderation, moderators, ops, public
 from service.web.middlewares import cors_and_headers, errors, request_context
 from service.web.runtime import Runtime, runtime_key
@@ -29,6 +30,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     screener = flags.screener_for(settings.banned_words, settings.suspect_words)
     keyring = Keyring.from_secret(secret)
     app[audit.seal_key] = seal_key = seals.SealKey.from_secret(secret)
+    # Side effects (webhooks, live updates, alerts) register here; none does yet. See service/subscribers.py.
+    subscribers = Subscribers()
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         db = connect(settings.database_url)
@@ -53,8 +56,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             ),
             name="sealing",
         )
+        subscribing = asyncio.create_task(subscribers.run_forever(db, app[runtime_key].vault), name="subscribers")
         yield
-        for task in (housekeeping, sealing):
+        for task in (housekeeping, sealing, subscribing):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
