@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, assert_never
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -128,97 +128,110 @@ async def _set_status(
 
 
 async def _apply_one(conn: AsyncConnection, views: Views, item: RecordedEvent) -> None:
+    # A match that ends in assert_never: an event type added to the union but not here is a mypy error, not an
+    # event that silently projects nothing.
     event = item.event
-    if isinstance(event, CommentSubmitted):
-        await _apply_submitted(conn, views, item, event)
-        return
-    if isinstance(event, ArticleSettingsChanged):
-        await _ensure_article(conn, views, event.article_id)
-        await conn.execute(
-            sa.update(views.articles)
-            .where(views.articles.c.article_id == event.article_id)
-            # The published list shows whether the article is closed, so its ETag must move too.
-            .values(moderation=event.moderation, closed=event.closed, changed_position=item.position)
-        )
-        return
-    if isinstance(event, SubjectErased):
-        await _apply_erased(conn, views, item, event)
-        return
+    match event:
+        case CommentSubmitted():
+            await _apply_submitted(conn, views, item, event)
+        case ArticleSettingsChanged():
+            await _apply_settings(conn, views, item, event)
+        case SubjectErased():
+            await _apply_erased(conn, views, item, event)
+        case (
+            CommentApproved()
+            | CommentRejected()
+            | CommentHidden()
+            | CommentRestored()
+            | CommentEdited()
+            | CommentReported()
+        ):
+            await _apply_to_comment(conn, views, item, event)
+        case _:
+            assert_never(event)
+
+
+CommentChange = CommentApproved | CommentRejected | CommentHidden | CommentRestored | CommentEdited | CommentReported
+
+
+async def _apply_to_comment(conn: AsyncConnection, views: Views, item: RecordedEvent, event: CommentChange) -> None:
     row = await _queue_row(conn, views, event.comment_id)
     if row is None:
         return  # a comment the view never saw (impossible in a consistent log); nothing to update
-    handler = _STATUS_CHANGES.get(type(event))
-    if handler is not None:
-        await _set_status(conn, views, item, row, **handler(event, row))
-    elif isinstance(event, CommentEdited):
-        await conn.execute(
-            sa.update(views.queue)
-            .where(views.queue.c.comment_id == event.comment_id)
-            .values(title=event.title, body=event.body, version=item.stream_version, updated_at=item.recorded_at)
-        )
-        changed = await conn.execute(
-            sa.update(views.published)
-            .where(views.published.c.comment_id == event.comment_id)
-            .values(title=event.title, body=event.body)
-        )
-        if changed.rowcount:
-            await _touch_article(conn, views, row["article_id"], item.position, 0)
-    elif isinstance(event, CommentReported):
-        reasons = [*row["report_reasons"], event.reason]
-        await conn.execute(
-            sa.update(views.queue)
-            .where(views.queue.c.comment_id == event.comment_id)
-            .values(
-                report_count=row["report_count"] + 1,
-                report_reasons=reasons,
-                version=item.stream_version,
-                updated_at=item.recorded_at,
-            )
-        )
+    match event:
+        case CommentApproved():
+            await _set_status(conn, views, item, row, **_decided("approved", None))
+        case CommentRejected():
+            await _set_status(conn, views, item, row, **_decided("rejected", event.reason_code))
+        case CommentHidden():
+            await _set_status(conn, views, item, row, **_decided("hidden", event.reason_code))
+        case CommentRestored() if row["status"] == "hidden":
+            await _set_status(conn, views, item, row, status="approved", visible=True, reason_code=None)
+        case CommentRestored():
+            # A restored rejection goes back to the queue, unpublished.
+            await _set_status(conn, views, item, row, status="pending", visible=False, reason_code=None)
+        case CommentEdited():
+            await _apply_edited(conn, views, item, event, row)
+        case CommentReported():
+            await _apply_reported(conn, views, item, event, row)
+        case _:
+            assert_never(event)
 
 
-def _approved(_event: Any, _row: sa.RowMapping) -> dict[str, Any]:
+def _decided(status: str, reason_code: str | None) -> dict[str, Any]:
+    """A moderator's decision: the new status and reason, published only when approved, open reports settled."""
     return {
-        "status": "approved",
-        "visible": True,
+        "status": status,
+        "visible": status == "approved",
+        "reason_code": reason_code,
         "report_count": 0,
         "report_reasons": [],
-        "reason_code": None,
     }
 
 
-def _rejected(event: Any, _row: sa.RowMapping) -> dict[str, Any]:
-    return {
-        "status": "rejected",
-        "visible": False,
-        "report_count": 0,
-        "report_reasons": [],
-        "reason_code": event.reason_code,
-    }
+async def _apply_settings(
+    conn: AsyncConnection, views: Views, item: RecordedEvent, event: ArticleSettingsChanged
+) -> None:
+    await _ensure_article(conn, views, event.article_id)
+    await conn.execute(
+        sa.update(views.articles)
+        .where(views.articles.c.article_id == event.article_id)
+        # The published list shows whether the article is closed, so its ETag must move too.
+        .values(moderation=event.moderation, closed=event.closed, changed_position=item.position)
+    )
 
 
-def _hidden(event: Any, _row: sa.RowMapping) -> dict[str, Any]:
-    return {
-        "status": "hidden",
-        "visible": False,
-        "report_count": 0,
-        "report_reasons": [],
-        "reason_code": event.reason_code,
-    }
+async def _apply_edited(
+    conn: AsyncConnection, views: Views, item: RecordedEvent, event: CommentEdited, row: sa.RowMapping
+) -> None:
+    await conn.execute(
+        sa.update(views.queue)
+        .where(views.queue.c.comment_id == event.comment_id)
+        .values(title=event.title, body=event.body, version=item.stream_version, updated_at=item.recorded_at)
+    )
+    changed = await conn.execute(
+        sa.update(views.published)
+        .where(views.published.c.comment_id == event.comment_id)
+        .values(title=event.title, body=event.body)
+    )
+    if changed.rowcount:
+        await _touch_article(conn, views, row["article_id"], item.position, 0)
 
 
-def _restored(_event: Any, row: sa.RowMapping) -> dict[str, Any]:
-    if row["status"] == "hidden":
-        return {"status": "approved", "visible": True, "reason_code": None}
-    return {"status": "pending", "visible": False, "reason_code": None}
-
-
-_STATUS_CHANGES: dict[type, Callable[[Any, sa.RowMapping], dict[str, Any]]] = {
-    CommentApproved: _approved,
-    CommentRejected: _rejected,
-    CommentHidden: _hidden,
-    CommentRestored: _restored,
-}
+async def _apply_reported(
+    conn: AsyncConnection, views: Views, item: RecordedEvent, event: CommentReported, row: sa.RowMapping
+) -> None:
+    reasons = [*row["report_reasons"], event.reason]
+    await conn.execute(
+        sa.update(views.queue)
+        .where(views.queue.c.comment_id == event.comment_id)
+        .values(
+            report_count=row["report_count"] + 1,
+            report_reasons=reasons,
+            version=item.stream_version,
+            updated_at=item.recorded_at,
+        )
+    )
 
 
 async def _apply_submitted(conn: AsyncConnection, views: Views, item: RecordedEvent, event: CommentSubmitted) -> None:

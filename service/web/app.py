@@ -15,6 +15,7 @@ from service.crypto import Keyring, Vault, master_secret
 from service.db import connect, utcnow
 from service.runtime import Runtime
 from service.settings import Settings
+from service.subscribers import Subscribers
 from service.web import (
     asset_routes,
     audit_routes,
@@ -41,6 +42,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     screener = flags.screener_for(settings.banned_words, settings.suspect_words)
     keyring = Keyring.from_secret(secret)
     app[seal_key] = signing = seals.SealKey.from_secret(secret)
+    # Side effects (webhooks, live updates, alerts) register here; none does yet. See service/subscribers.py.
+    subscribers = Subscribers()
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         db = connect(settings.database_url)
@@ -65,8 +68,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             ),
             name="sealing",
         )
+        subscribing = asyncio.create_task(subscribers.run_forever(db, app[runtime_key].vault), name="subscribers")
         yield
-        for task in (housekeeping, sealing):
+        for task in (housekeeping, sealing, subscribing):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
