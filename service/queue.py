@@ -106,6 +106,16 @@ def flag_filter(code: str) -> sa.ColumnElement[bool]:
 
 async def listing(db: Database, wanted: QueueFilter, now: datetime) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the queue in submission order, and the cursor of the next page (None on the last)."""
+    async with db.read() as conn:
+        rows = (await conn.execute(listing_statement(wanted))).all()
+    page = rows[: wanted.limit]
+    more = len(rows) > wanted.limit
+    next_cursor = encode_cursor(page[-1].submitted_at, page[-1].comment_id) if more else None
+    return [item_view(row, now) for row in page], next_cursor
+
+
+def listing_statement(wanted: QueueFilter) -> sa.Select[Any]:
+    """The page's query: one row more than asked, to know whether another page follows."""
     q = moderation_queue
     statement = _select().where(_status_filter(wanted.status))
     if wanted.article_id:
@@ -118,17 +128,15 @@ async def listing(db: Database, wanted: QueueFilter, now: datetime) -> tuple[lis
         statement = statement.where(q.c.submitted_at < wanted.submitted_before)
     if wanted.cursor:
         stamp, last_id = decode_cursor(wanted.cursor)
-        # Keyset pagination on (submitted_at, comment_id): stable while items change status under the reader.
-        statement = statement.where(
-            sa.or_(q.c.submitted_at > stamp, sa.and_(q.c.submitted_at == stamp, q.c.comment_id > last_id))
+        # Keyset pagination, stable while items change status under the reader. A row-value comparison, not
+        # `a > x OR (a = x AND b > y)`: both databases seek the (status, submitted_at, comment_id) index straight
+        # to the cursor with it, where the OR form made SQLite walk the index from the start (a deep page cost
+        # as much as all the pages before it).
+        after = sa.tuple_(q.c.submitted_at, q.c.comment_id) > sa.tuple_(
+            sa.literal(stamp, q.c.submitted_at.type), sa.literal(last_id, q.c.comment_id.type)
         )
-    statement = statement.order_by(q.c.submitted_at, q.c.comment_id).limit(wanted.limit + 1)
-    async with db.read() as conn:
-        rows = (await conn.execute(statement)).all()
-    page = rows[: wanted.limit]
-    more = len(rows) > wanted.limit
-    next_cursor = encode_cursor(page[-1].submitted_at, page[-1].comment_id) if more else None
-    return [item_view(row, now) for row in page], next_cursor
+        statement = statement.where(after)
+    return statement.order_by(q.c.submitted_at, q.c.comment_id).limit(wanted.limit + 1)
 
 
 async def entry(db: Database, comment_id: UUID, now: datetime) -> dict[str, Any]:

@@ -132,7 +132,8 @@ moderation_queue = sa.Table(
     metadata,
     *_queue_columns(),
     sa.Index(None, "status", "submitted_at", "comment_id"),
-    sa.Index(None, "article_id", "status"),
+    # One article's queue page by page (keyset on submitted_at, comment_id), like the whole queue's index above.
+    sa.Index(None, "article_id", "status", "submitted_at", "comment_id"),
     # The author's recent comments (repeated-text flag, related comments): by phone subject or by address.
     sa.Index(None, "subject_id", "submitted_at"),
     sa.Index(None, "client_hash", "submitted_at"),
