@@ -9,6 +9,7 @@ transaction, and afterwards nothing links the number to what the log still names
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from uuid import uuid4
 
@@ -16,7 +17,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.application import Guard
 from service.crypto import Keyring
 from service.db import Database, to_db
 from service.tables import phone_subjects
@@ -75,7 +75,9 @@ async def lookup(db: Database, keyring: Keyring, phone_e164: str, now: datetime)
         return await subject_for_phone(conn, keyring, phone_e164, now, create=False)
 
 
-def claim_guard(keyring: Keyring, phone_e164: str, subject_id: str, now: datetime, *, fresh: bool) -> Guard:
+def claim_guard(
+    keyring: Keyring, phone_e164: str, subject_id: str, now: datetime, *, fresh: bool
+) -> Callable[[AsyncConnection], Awaitable[None]]:
     """A handle() guard: the number's subject is still `subject_id`, else SubjectMoved.
 
     A `fresh` subject (the number had none when read) is created now unless another writer got there first. One
