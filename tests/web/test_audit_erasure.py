@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from service import audit_commands, logs
+from service import cli_audit, logs
 from service.db import connect
 from service.redact import MaskingFilter
 from service.text import casefold_nfc, fold_diacritics
@@ -171,7 +171,7 @@ async def test_after_an_erasure_the_phone_and_name_are_gone_everywhere_and_the_l
     assert await every_table_leaks(api.settings.database_url) == {}
     db = connect(api.settings.database_url)
     try:
-        await audit_commands.export(db, api.settings, tmp_path / "log.ndjson")
+        await cli_audit.export(db, api.settings, tmp_path / "log.ndjson")
     finally:
         await db.dispose()
     assert leaks((tmp_path / "log.ndjson").read_text(encoding="utf-8")) == set()
