@@ -17,8 +17,8 @@ from service.crypto import Vault
 from service.db import Database
 from service.events import comment_stream
 from service.importing import recorded_submission
-from service.migrate import bundled
 from service.moderation import DomainError
+from service.resources import bundled
 
 SEED_NAMESPACE = uuid5(NAMESPACE_URL, "urn:comments-service:seed")
 ACTIONS = ("approve", "reject", "hide", "pending")

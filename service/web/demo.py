@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from service.db import utc
-from service.migrate import bundled
+from service.resources import bundled
 from service.seeding import SeedArticle, load_articles
 from service.tables import articles, published_comments
 from service.web.runtime import runtime
