@@ -83,6 +83,11 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def iso(moment: datetime) -> str:
+    """A time as the API, exports and seals write it: UTC, microseconds always, a Z. Seals sign it: keep the form."""
+    return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
