@@ -273,6 +273,14 @@ async def test_an_erased_comment_cannot_be_edited_approved_or_restored_back_into
     assert (edit.status, (await edit.json())["error"]["code"]) == (409, "invalid_transition")
     assert (approve.status, (await approve.json())["error"]["code"]) == (409, "invalid_transition")
     assert reject.status == 200
+    # Restoring applies to a rejected comment: only the erasure stands in its way.
+    restore = await api.moderate(moderator, comment_id, "restore", expected_version=2, note="khôi phục")
+    assert (restore.status, (await restore.json())["error"]["code"]) == (409, "invalid_transition")
     entry = await api.client.get(f"/api/v1/moderation/comments/{comment_id}", headers=bearer(moderator))
     shown = await entry.json()
-    assert (shown["author_name"], shown["body"], shown["erased"]) == ("(erased)", "(erased)", True)
+    assert (shown["status"], shown["author_name"], shown["body"], shown["erased"]) == (
+        "rejected",
+        "(erased)",
+        "(erased)",
+        True,
+    )
