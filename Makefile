@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help venv run test browser check fmt bench clean distclean
+.PHONY: help venv run test test-fast browser check fmt bench clean distclean
 
 help:
-	@echo "targets: venv run test browser check fmt bench clean distclean"
+	@echo "targets: venv run test test-fast browser check fmt bench clean distclean"
 	@echo "  make test PYTEST_ARGS='-k captcha -x'"
+	@echo "  make test-fast: unit and web tests on SQLite only (no PostgreSQL, no browser), under a minute"
 
 # --- environment ----------------------------------------------------------------------------------------------
 venv: $(STAMP)
@@ -41,10 +42,18 @@ run: venv
 	$(BIN)/python -m service migrate && $(BIN)/python -m service seed && $(BIN)/python -m service serve
 
 # pytest exits 5 when no test was collected: not a failure here.
+define pytest
+@status=0; $(BIN)/python -m pytest $(1) || status=$$?; \
+if [ "$$status" -eq 5 ]; then echo "pytest: no tests collected (exit 5), treated as success"; status=0; fi; \
+exit $$status
+endef
+
 test: venv browser
-	@status=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
-	if [ "$$status" -eq 5 ]; then echo "pytest: no tests collected (exit 5), treated as success"; status=0; fi; \
-	exit $$status
+	$(call pytest,$(PYTEST_ARGS))
+
+# The quick loop while editing: pure and HTTP tests on SQLite; `make test` remains the whole suite.
+test-fast: venv
+	$(call pytest,-m "not postgres and not browser" tests/unit tests/web $(PYTEST_ARGS))
 
 check: venv
 	$(BIN)/ruff check .

@@ -19,6 +19,7 @@ from captcha.audio import AudioCaptcha
 from captcha.image import ImageCaptcha
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.resources import captcha_voices
 from service.tables import captchas
 
 # No I/1/L, O/0: characters a reader could mistake for one another in a distorted image.
@@ -193,11 +194,6 @@ async def purge_expired(conn: AsyncConnection, now: datetime, grace: timedelta =
     return result.rowcount
 
 
-def voices_dir() -> Path:
-    """The bundled voices: one folder per alphabet character, Vietnamese names (scripts/make_captcha_voices.sh)."""
-    return Path(__file__).parent / "captcha_voices"
-
-
 def render_png(answer: str) -> bytes:
     """The answer as a distorted PNG. CPU-bound: call it in an executor, never on the event loop."""
     return _image_captcha().generate(answer).getvalue()
@@ -205,7 +201,7 @@ def render_png(answer: str) -> bytes:
 
 def render_wav(answer: str, voices: Path | None = None) -> bytes:
     """The answer read aloud over noise, as an 8 kHz WAV. CPU-bound: call it in an executor."""
-    audio = _audio_captcha(voices or voices_dir())
+    audio = _audio_captcha(voices or captcha_voices())
     missing = sorted(set(answer) - set(audio.choices))
     if missing:
         raise ValueError(f"no CAPTCHA voice for {''.join(missing)!r}")

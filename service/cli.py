@@ -6,57 +6,18 @@ import argparse
 import asyncio
 import os
 import sys
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from service import auth, importing, migrate, seeding
-from service.crypto import Keyring, Vault, master_secret
+from service import auth, cli_audit, importing, migrate, seeding
+from service.cli_support import Failure, Progress, UsageError, err, vault_of
 from service.db import Database, connect, utcnow
 from service.rebuild import rebuild
 from service.settings import Settings, SettingsError
 
 NOT_MIGRATED = "the database is not migrated to the latest revision: run `python -m service migrate` first"
-
-
-class UsageError(Exception):
-    """Bad arguments or input: exit status 2."""
-
-
-class Failure(Exception):
-    """The command ran and failed: exit status 1."""
-
-
-def err(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-class Progress:
-    """Progress on stderr: one line rewritten in a terminal, otherwise a line at most every second and at the end."""
-
-    def __init__(self, template: str) -> None:
-        self.template = template
-        self.tty = sys.stderr.isatty()
-        self.last = 0.0
-        self.shown = (-1, -1)
-
-    def __call__(self, done: int, total: int) -> None:
-        if (done, total) == self.shown:
-            return
-        self.shown = (done, total)
-        now = time.monotonic()
-        final = done >= total
-        if self.tty:
-            print("\r" + self.template.format(done=done, total=total), end="\n" if final else "", file=sys.stderr)
-        elif final or now - self.last >= 1.0:
-            print(self.template.format(done=done, total=total), file=sys.stderr, flush=True)
-            self.last = now
-
-
-def vault_of(settings: Settings) -> Vault:
-    return Vault(Keyring.from_secret(master_secret(settings.secret_key, settings.data_dir)))
 
 
 async def with_db(settings: Settings, body: Callable[[Database], Awaitable[int]], *, migrated: bool = True) -> int:
@@ -252,23 +213,21 @@ def command_body(args: argparse.Namespace, settings: Settings) -> Callable[[Data
 
 
 def audit_command(args: argparse.Namespace, settings: Settings) -> Callable[[Database], Awaitable[int]]:
-    from service import audit_commands as run  # imports this module's helpers: loaded once they exist
-
     match args.command, getattr(args, "action", None):
         case "audit", "verify":
-            return lambda db: run.audit_verify(db, settings, args.seals)
+            return lambda db: cli_audit.audit_verify(db, settings, args.seals)
         case "audit", "seal":
-            return lambda db: run.audit_seal(db, settings)
+            return lambda db: cli_audit.audit_seal(db, settings)
         case "audit", "export-seals":
-            return lambda db: run.export_seals(db, settings, args.file)
+            return lambda db: cli_audit.export_seals(db, settings, args.file)
         case "export", _:
-            return lambda db: run.export(db, settings, args.output)
+            return lambda db: cli_audit.export(db, settings, args.output)
         case "erase", _:
-            return lambda db: run.erase(db, settings, run.phone_argument(args.phone), args.by)
+            return lambda db: cli_audit.erase(db, settings, cli_audit.phone_argument(args.phone), args.by)
         case "retention", _:
-            return lambda db: run.retention(db, settings, args.older_than)
+            return lambda db: cli_audit.retention(db, settings, args.older_than)
         case "subject", "export":
-            return lambda db: run.subject_export(db, settings, run.phone_argument(args.phone), args.output)
+            return lambda db: cli_audit.subject_export(db, settings, cli_audit.phone_argument(args.phone), args.output)
     raise UsageError(f"unknown command {args.command!r}")
 
 

@@ -49,11 +49,12 @@ class Keyring:
         )
 
     def phone_key(self, phone_e164: str) -> str:
-        """The lookup key of a normalised number in `phone_subjects`; never a subject id (see service.subjects).
+        """A normalised number's HMAC: the key of its `phone_subjects` lookup row and nothing else.
 
-        A keyed hash of a Vietnamese number is reversible by brute force (about 10^9 numbers) for whoever holds
-        the master secret, so it lives only in the lookup row, which erasure deletes. (Subjects recorded before
-        migration 0004 were named after its first 40 hex digits: service.subjects still finds those by it.)
+        Subject ids are random (see service.subjects). A keyed hash of a Vietnamese number is reversible by brute
+        force (about 10^9 numbers) for whoever holds the master secret, so it is stored only in that row, which
+        erasure deletes with the subject's data key. The subkey's label still says "subject-id", from when these
+        hashes named subjects: changing it would orphan every stored lookup row.
         """
         return hmac.new(self.subject, phone_e164.encode(), hashlib.sha256).hexdigest()
 

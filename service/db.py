@@ -84,7 +84,7 @@ def utc(value: datetime) -> datetime:
 
 
 def iso(moment: datetime) -> str:
-    """The one wire format of a moment: UTC, microseconds, a Z."""
+    """A time as the API, exports and seals write it: UTC, microseconds always, a Z. Seals sign it: keep the form."""
     return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 

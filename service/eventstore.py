@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -221,18 +221,6 @@ async def read_all(
         await conn.execute(sa.select(events).where(events.c.position > after).order_by(events.c.position).limit(limit))
     ).all()
     return await _decode_rows(conn, vault, rows)
-
-
-async def iterate_all(
-    conn: AsyncConnection, vault: VaultSession, *, after: int = 0, batch: int = 1000
-) -> AsyncIterator[RecordedEvent]:
-    while True:
-        page = await read_all(conn, vault, after=after, limit=batch)
-        for recorded in page:
-            yield recorded
-        if len(page) < batch:
-            return
-        after = page[-1].position
 
 
 async def find_event(conn: AsyncConnection, vault: VaultSession, event_id: UUID) -> RecordedEvent | None:

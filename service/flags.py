@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 
+from service import resources
 from service.events import Flag
 from service.text import FieldError, casefold_nfc, normalize_phone
 from service.wordlists import CYRILLIC_GREEK, WORD_RUN, WordList, fold, gaps_closed, load_list, normalise
@@ -273,8 +274,5 @@ def screener_for(banned: Path | None, suspect: Path | None) -> Screener:
 @functools.cache
 def default_screener() -> Screener:
     """The bundled lists, ``seeds/wordlists/banned.txt`` and ``suspect.txt``, loaded and compiled once."""
-    # Imported here: service.migrate pulls in Alembic, which screening itself never needs.
-    from service.migrate import bundled
-
-    folder = bundled("seeds") / "wordlists"
+    folder = resources.bundled("seeds") / "wordlists"
     return Screener(banned=load_list(folder / "banned.txt"), suspect=load_list(folder / "suspect.txt"))

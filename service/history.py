@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from service import eventstore
 from service.codec import encode
 from service.crypto import Vault
-from service.db import utc
+from service.db import iso, utc
 from service.events import (
     ArticleSettingsChanged,
     CommentEvent,
@@ -28,10 +28,6 @@ from service.moderation import fold
 from service.tables import events
 
 BATCH = 500
-
-
-def iso(moment: datetime) -> str:
-    return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def event_view(item: RecordedEvent) -> dict[str, Any]:

@@ -31,7 +31,6 @@ class ImportReport:
 
 
 def recorded_submission(
-    vault: Vault,
     *,
     comment_id: UUID,
     article_id: str,
@@ -57,7 +56,7 @@ def recorded_submission(
     )
 
 
-def _import_commands(document: Any, vault: Vault) -> tuple[UUID, list[Command]]:
+def _import_commands(document: Any) -> tuple[UUID, list[Command]]:
     """The commands one imported comment turns into; ValueError says what is wrong with the line."""
     if not isinstance(document, dict):
         raise ValueError("expected a JSON object")
@@ -88,7 +87,6 @@ def _import_commands(document: Any, vault: Vault) -> tuple[UUID, list[Command]]:
     comment_id = uuid5(IMPORT_NAMESPACE, json.dumps([article_id, author_name, phone, title, body]))
     commands: list[Command] = [
         recorded_submission(
-            vault,
             comment_id=comment_id,
             article_id=article_id,
             author_name=author_name,
@@ -114,7 +112,7 @@ async def import_ndjson(
         if not raw.strip():
             continue
         try:
-            comment_id, commands = _import_commands(json.loads(raw.decode("utf-8")), vault)
+            comment_id, commands = _import_commands(json.loads(raw.decode("utf-8")))
         except UnicodeDecodeError:
             bad.append(f"line {number}: not valid UTF-8")
             continue

@@ -1,8 +1,6 @@
-"""Alembic, driven from code: the migrations folder is found from a checkout or inside an installed wheel."""
+"""Alembic, driven from code, over the migrations folder of a checkout or an installed wheel."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -11,15 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from service.db import Database
-
-
-def bundled(name: str) -> Path:
-    """A data folder shipped with the package (wheel) or lying beside it (checkout)."""
-    package = Path(__file__).resolve().parent
-    for candidate in (package / "_bundled" / name, package.parent / name):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(f"the {name} folder is neither bundled with the package nor beside it")
+from service.resources import bundled
 
 
 def alembic_config(url: str = "") -> Config:

@@ -16,9 +16,8 @@ from service import codec, eventstore, subjects
 from service.application import handle
 from service.commands import EraseSubject
 from service.crypto import Vault
-from service.db import Database, utc
+from service.db import Database, iso, utc
 from service.events import CommentReported, subject_stream
-from service.history import iso
 from service.subjects import PHONE_SUBJECT_PREFIX
 from service.tables import events, moderation_queue, phone_subjects, subject_keys
 from service.text import mask_phone, normalize_phone

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import eventstore
-from service.db import Database, utc
+from service.db import Database, iso, utc
 from service.tables import events, seals
 
 log = logging.getLogger("comments.seals")
@@ -31,10 +31,6 @@ ALGORITHM = "Ed25519"
 KEY_PURPOSE = "comments/seal-signing/v1"
 CHECK_SECONDS = 30.0
 HASH = re.compile(r"^[0-9a-f]{64}$")
-
-
-def iso(moment: datetime) -> str:
-    return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def message(position: int, head_hash: str, sealed_at: datetime) -> bytes:

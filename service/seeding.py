@@ -17,8 +17,8 @@ from service.crypto import Vault
 from service.db import Database
 from service.events import comment_stream
 from service.importing import recorded_submission
-from service.migrate import bundled
 from service.moderation import DomainError
+from service.resources import bundled
 
 SEED_NAMESPACE = uuid5(NAMESPACE_URL, "urn:comments-service:seed")
 ACTIONS = ("approve", "reject", "hide", "pending")
@@ -117,7 +117,7 @@ def _in_parent_order(comments: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return ordered
 
 
-def _submission(vault: Vault, item: Mapping[str, Any], ids: Mapping[str, UUID]) -> SubmitComment:
+def _submission(item: Mapping[str, Any], ids: Mapping[str, UUID]) -> SubmitComment:
     key = str(item["key"])
     article_id = str(item["article_id"])
     comment_id = ids[key]
@@ -131,7 +131,6 @@ def _submission(vault: Vault, item: Mapping[str, Any], ids: Mapping[str, UUID]) 
         raise SeedError(f"comment {key}: {error}") from error
     parent_key = item.get("parent_key")
     return recorded_submission(
-        vault,
         comment_id=comment_id,
         article_id=article_id,
         parent_id=None if parent_key is None else ids[str(parent_key)],
@@ -188,7 +187,7 @@ async def seed(
     for done, item in enumerate(comments, start=1):
         key = str(item["key"])
         comment_id = ids[key]
-        steps: list[Command] = [_submission(vault, item, ids), *_decisions(item, comment_id)]
+        steps: list[Command] = [_submission(item, ids), *_decisions(item, comment_id)]
         async with db.read() as conn:
             version = await eventstore.stream_version(conn, comment_stream(comment_id))
         # Each step records exactly one event, so the stream's version says how many steps an earlier

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
-from types import MappingProxyType
 
+# Lengths count code points of the cleaned (NFC) text: "Đức" is 3 whether it arrived composed or decomposed (NFD
+# would be 5), and an emoji ZWJ sequence counts every code point it is made of, as Python's len() and PostgreSQL's
+# char_length do. Names and titles are one line (clean_line), bodies several (clean_body); all three need at least
+# one character. Moderation reasons and notes share NOTE_MAX_LEN and may be empty (clean_optional).
 AUTHOR_NAME_MAX_LEN = 80
 TITLE_MAX_LEN = 150
 BODY_MAX_LEN = 5000
 NOTE_MAX_LEN = 1000
-"""Shared by moderation reasons and notes."""
 
 
 class ErrorCode(StrEnum):
@@ -42,40 +42,6 @@ class FieldError(ValueError):
     def __str__(self) -> str:
         return f"{self.field}: {self.code}"
 
-
-@dataclass(frozen=True, slots=True)
-class Limit:
-    """Inclusive bounds on a field's length, in code points of the cleaned (NFC) text."""
-
-    min_len: int
-    max_len: int
-
-
-LIMITS: Mapping[str, Limit] = MappingProxyType(
-    {
-        "author_name": Limit(1, AUTHOR_NAME_MAX_LEN),
-        "title": Limit(1, TITLE_MAX_LEN),
-        "body": Limit(1, BODY_MAX_LEN),
-        "reason": Limit(0, NOTE_MAX_LEN),
-        "note": Limit(0, NOTE_MAX_LEN),
-    }
-)
-"""Length limits per field, counted in characters *after* cleaning.
-
-=============== ========= ==========================================
-field           length    notes
-=============== ========= ==========================================
-``author_name`` 1..80     one line (:func:`clean_line`)
-``title``       1..150    one line (:func:`clean_line`)
-``body``        1..5000   multi-line (:func:`clean_body`)
-``reason``      0..1000   optional (:func:`clean_optional`)
-``note``        0..1000   optional (:func:`clean_optional`)
-=============== ========= ==========================================
-
-A "character" is a code point of the NFC-normalised text, so ``"Đức"`` is 3 whether it arrived composed or
-decomposed (NFD would be 5), while an emoji ZWJ sequence such as a family counts every code point it is
-made of. Code points are also what ``len()`` in Python and ``char_length`` in PostgreSQL count.
-"""
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from aiohttp import web
 
 from service import eventstore, history, seals
+from service.db import iso
 from service.events import ARTICLE_ID, EVENT_TYPES, comment_stream
 from service.history import LogFilter, event_view
 from service.web.access import require
@@ -61,7 +62,7 @@ async def comment_history(request: web.Request) -> web.Response:
     return json_response(
         {
             "id": str(comment_id),
-            "at": None if at is None else history.iso(at),
+            "at": None if at is None else iso(at),
             "state": history.state_at(found, at or rt.clock()),
             "events": [event_view(item) for item in found],
         }

@@ -14,8 +14,8 @@ from aiohttp import web
 
 from service import published
 from service.db import utc
-from service.migrate import bundled
 from service.published import PublishedComment
+from service.resources import bundled
 from service.seeding import SeedArticle, load_articles
 from service.web.runtime import runtime
 

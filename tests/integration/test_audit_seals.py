@@ -196,11 +196,17 @@ async def test_the_background_task_seals_when_due_and_stops_when_cancelled(fresh
                     return
             await asyncio.sleep(0.01)
 
-    await asyncio.wait_for(sealed(), timeout=30)
-    task.cancel()
+    try:
+        await asyncio.wait_for(sealed(), timeout=30)
+    finally:
+        task.cancel()
+    # Bounded: a task that swallowed its cancellation would otherwise hang the run instead of failing it.
     with pytest.raises(asyncio.CancelledError):
-        await task
+        await asyncio.wait_for(task, timeout=5)
 
 
 async def test_the_background_task_ends_at_once_when_both_triggers_are_off(fresh_db: Database) -> None:
-    await seals.run_forever(fresh_db, KEY, utcnow, every_events=0, every_minutes=0, interval=3600)
+    # Were the triggers not honoured, the task would sleep an hour and loop for ever: fail within seconds instead.
+    await asyncio.wait_for(
+        seals.run_forever(fresh_db, KEY, utcnow, every_events=0, every_minutes=0, interval=3600), timeout=5
+    )

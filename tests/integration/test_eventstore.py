@@ -97,11 +97,11 @@ async def test_a_reader_polling_after_a_position_never_skips_a_late_commit(fresh
     slow = asyncio.create_task(slow_writer())
     fast = asyncio.create_task(fast_writer())
     read = asyncio.create_task(reader())
-    await first_holds.wait()
+    await asyncio.wait_for(first_holds.wait(), timeout=30)
     await asyncio.sleep(0.3)  # the fast writer is now waiting for the log head; the reader sees nothing yet
     assert seen == []
     release_first.set()
-    await asyncio.gather(slow, fast, read)
+    await asyncio.wait_for(asyncio.gather(slow, fast, read), timeout=30)
     assert seen == [1, 2]
 
 

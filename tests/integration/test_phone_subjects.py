@@ -118,11 +118,14 @@ async def test_two_concurrent_first_submissions_with_one_number_share_one_subjec
             await both_resolved.wait()
         return command
 
-    outcomes = await asyncio.gather(
-        *(
-            submissions.record(fresh_db, vault, _submission(phone), now=utcnow(), prepare=wait_for_the_other)
-            for _ in range(2)
-        )
+    outcomes = await asyncio.wait_for(
+        asyncio.gather(
+            *(
+                submissions.record(fresh_db, vault, _submission(phone), now=utcnow(), prepare=wait_for_the_other)
+                for _ in range(2)
+            )
+        ),
+        timeout=30,
     )
 
     recorded = {outcome.recorded[0].event.subject_id for outcome in outcomes}  # type: ignore[union-attr]

@@ -100,8 +100,8 @@ async def test_comments_submitted_while_a_rebuild_replays_are_in_the_swapped_vie
         await replaying.wait()
         return [await submit(db, vault, article_id) for _ in range(3)]
 
-    _replayed, written = await asyncio.gather(
-        rebuild.rebuild(db, vault, lambda _done, _total: replaying.set()), writer()
+    _replayed, written = await asyncio.wait_for(
+        asyncio.gather(rebuild.rebuild(db, vault, lambda _done, _total: replaying.set()), writer()), timeout=60
     )
 
     after = await snapshot(db)

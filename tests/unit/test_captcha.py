@@ -8,6 +8,7 @@ import wave
 import pytest
 
 from service import captcha
+from service.resources import captcha_voices
 
 SECRET = b"s" * 32
 
@@ -77,7 +78,7 @@ def test_render_wav_speaks_every_alphabet_character() -> None:
 
 def test_every_alphabet_character_has_a_voice_in_the_format_audio_captcha_splices() -> None:
     for char in captcha.ALPHABET:
-        files = sorted((captcha.voices_dir() / char).glob("*.wav"))
+        files = sorted((captcha_voices() / char).glob("*.wav"))
         assert files, char
         for path in files:
             with wave.open(str(path)) as voice:

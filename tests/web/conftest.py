@@ -71,7 +71,7 @@ class Api:
         return await self.client.post(
             f"/api/v1/moderation/comments/{comment_id}/{action}",
             json=body,
-            headers={"Authorization": f"Bearer {token}"},
+            headers=bearer(token),
         )
 
     async def published(self, article_id: str, **query: Any) -> dict[str, Any]:
@@ -79,6 +79,16 @@ class Api:
         assert response.status == 200
         document: dict[str, Any] = await response.json()
         return document
+
+
+def bearer(token: str, *, accept: str | None = None, request_id: str | None = None) -> dict[str, str]:
+    """A moderator's request headers: the token, and optionally what to accept and the request id to record."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if accept is not None:
+        headers["Accept"] = accept
+    if request_id is not None:
+        headers["X-Request-Id"] = request_id
+    return headers
 
 
 def article() -> str:

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from service import audit_commands, logs
+from service import cli_audit, logs
 from service.db import connect
 from service.redact import MaskingFilter
 from service.text import casefold_nfc, fold_diacritics
-from tests.web.conftest import Api, article
+from tests.web.conftest import Api, article, bearer
 from tests.web.test_openapi import conforms
 
 NAME = "Lã Thị Huyền Trâm"
@@ -25,13 +25,6 @@ PHONE = "0987 654 321"
 OTHER_SPELLING = "+84 987-654-321"
 NATIONAL_NUMBER = "987654321"
 ERASURES = "/api/v1/moderation/erasures"
-
-
-def bearer(token: str, request_id: str | None = None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {token}"}
-    if request_id is not None:
-        headers["X-Request-Id"] = request_id
-    return headers
 
 
 def leaks(text: str) -> set[str]:
@@ -107,7 +100,9 @@ async def _two_comments_by_one_reader(api: Api, article_id: str, moderator: str)
     second = await api.submit(article_id, author_name=NAME, phone=OTHER_SPELLING, title="Lần hai", body="Vẫn là tôi.")
     ids = [str((await first.json())["id"]), str((await second.json())["id"])]
     approved = await api.client.post(
-        f"/api/v1/moderation/comments/{ids[0]}/approve", json={"expected_version": 1}, headers=bearer(moderator, "r-1")
+        f"/api/v1/moderation/comments/{ids[0]}/approve",
+        json={"expected_version": 1},
+        headers=bearer(moderator, request_id="r-1"),
     )
     assert approved.status == 200
     assert (await api.client.post(f"/api/v1/comments/{ids[0]}/reports", json={"reason": "spam"})).status == 202
@@ -157,7 +152,9 @@ async def test_after_an_erasure_the_phone_and_name_are_gone_everywhere_and_the_l
     assert leaks(before["history 1"]) == {"phone", "name"}
     assert {"moderation_queue", "published_comments"} <= set(await every_table_leaks(api.settings.database_url))
 
-    erased = await api.client.post(ERASURES, json={"phone": OTHER_SPELLING}, headers=bearer(tokens["admin"], "erase-1"))
+    erased = await api.client.post(
+        ERASURES, json={"phone": OTHER_SPELLING}, headers=bearer(tokens["admin"], request_id="erase-1")
+    )
     again = await api.client.post(ERASURES, json={"phone": PHONE}, headers=bearer(tokens["admin"]))
 
     assert (await conforms(erased, "POST", ERASURES))["comments"] == 2
@@ -171,7 +168,7 @@ async def test_after_an_erasure_the_phone_and_name_are_gone_everywhere_and_the_l
     assert await every_table_leaks(api.settings.database_url) == {}
     db = connect(api.settings.database_url)
     try:
-        await audit_commands.export(db, api.settings, tmp_path / "log.ndjson")
+        await cli_audit.export(db, api.settings, tmp_path / "log.ndjson")
     finally:
         await db.dispose()
     assert leaks((tmp_path / "log.ndjson").read_text(encoding="utf-8")) == set()
@@ -209,7 +206,7 @@ async def test_every_request_is_one_json_line_with_its_request_id_and_the_modera
     response = await api.client.post(
         f"/api/v1/moderation/comments/{comment_id}/approve",
         json={"expected_version": 1},
-        headers=bearer(moderator, "approve-42"),
+        headers=bearer(moderator, request_id="approve-42"),
     )
 
     assert response.status == 200
@@ -276,6 +273,14 @@ async def test_an_erased_comment_cannot_be_edited_approved_or_restored_back_into
     assert (edit.status, (await edit.json())["error"]["code"]) == (409, "invalid_transition")
     assert (approve.status, (await approve.json())["error"]["code"]) == (409, "invalid_transition")
     assert reject.status == 200
+    # Restoring applies to a rejected comment: only the erasure stands in its way.
+    restore = await api.moderate(moderator, comment_id, "restore", expected_version=2, note="khôi phục")
+    assert (restore.status, (await restore.json())["error"]["code"]) == (409, "invalid_transition")
     entry = await api.client.get(f"/api/v1/moderation/comments/{comment_id}", headers=bearer(moderator))
     shown = await entry.json()
-    assert (shown["author_name"], shown["body"], shown["erased"]) == ("(erased)", "(erased)", True)
+    assert (shown["status"], shown["author_name"], shown["body"], shown["erased"]) == (
+        "rejected",
+        "(erased)",
+        "(erased)",
+        True,
+    )

@@ -5,17 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from tests.web.conftest import Api, article
+from tests.web.conftest import Api, article, bearer
 from tests.web.test_openapi import conforms
 
 HISTORY = "/api/v1/audit/comments/{comment_id}/events"
-
-
-def bearer(token: str, request_id: str | None = None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {token}"}
-    if request_id is not None:
-        headers["X-Request-Id"] = request_id
-    return headers
 
 
 def stamp(moment: datetime) -> str:
@@ -40,7 +33,7 @@ async def _submitted_approved_hidden(api: Api) -> tuple[str, dict[str, datetime]
     approved = await api.client.post(
         f"/api/v1/moderation/comments/{comment_id}/approve",
         json={"expected_version": 1},
-        headers=bearer(moderator, "req-approve-1"),
+        headers=bearer(moderator, request_id="req-approve-1"),
     )
     assert approved.status == 200
     times["approved"] = api.clock()
@@ -48,7 +41,7 @@ async def _submitted_approved_hidden(api: Api) -> tuple[str, dict[str, datetime]
     hidden = await api.client.post(
         f"/api/v1/moderation/comments/{comment_id}/hide",
         json={"expected_version": 2, "reason_code": "spam", "note": "quảng cáo trá hình"},
-        headers=bearer(moderator, "req-hide-1"),
+        headers=bearer(moderator, request_id="req-hide-1"),
     )
     assert hidden.status == 200
     times["hidden"] = api.clock()

@@ -9,18 +9,11 @@ from typing import Any
 import pytest
 
 from service import history
-from tests.web.conftest import Api, article
+from tests.web.conftest import Api, article, bearer
 from tests.web.test_openapi import conforms
 
 LOG = "/api/v1/audit/events"
 NDJSON = "application/x-ndjson"
-
-
-def bearer(token: str, accept: str | None = None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {token}"}
-    if accept is not None:
-        headers["Accept"] = accept
-    return headers
 
 
 async def _page(api: Api, token: str, **query: Any) -> Any:

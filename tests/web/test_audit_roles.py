@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.web.conftest import Api, article
+from tests.web.conftest import Api, article, bearer
 
 COMMENT = "{comment}"
 DECISIONS = [
@@ -46,7 +46,7 @@ async def test_an_auditor_token_cannot_decide(api: Api, method: str, path: str, 
     comment_id = str((await (await api.submit(article())).json())["id"])
 
     response = await api.client.request(
-        method, str(_with_comment(path, comment_id)), json=_with_comment(body, comment_id), headers=_auth(auditor)
+        method, str(_with_comment(path, comment_id)), json=_with_comment(body, comment_id), headers=bearer(auditor)
     )
 
     assert response.status == 403
@@ -61,7 +61,7 @@ async def test_a_moderator_token_cannot_read_the_audit_api(
     comment_id = str((await (await api.submit(article())).json())["id"])
 
     response = await api.client.request(
-        method, str(_with_comment(path, comment_id)), headers={**headers, **_auth(moderator)}
+        method, str(_with_comment(path, comment_id)), headers={**headers, **bearer(moderator)}
     )
 
     assert response.status == 403
@@ -73,7 +73,7 @@ async def test_a_moderator_token_cannot_read_the_audit_api(
 async def test_only_an_admin_may_erase_a_reader(api: Api, role: str) -> None:
     token = await api.token(role)
 
-    response = await api.client.post("/api/v1/moderation/erasures", json={"phone": "0912345678"}, headers=_auth(token))
+    response = await api.client.post("/api/v1/moderation/erasures", json={"phone": "0912345678"}, headers=bearer(token))
 
     assert response.status == 403
 
@@ -83,9 +83,5 @@ async def test_an_admin_reads_the_audit_api_and_an_anonymous_caller_reads_nothin
 
     for _method, path, headers in AUDIT_READS:
         url = path.replace(COMMENT, str((await (await api.submit(article())).json())["id"]))
-        assert (await api.client.get(url, headers={**headers, **_auth(admin)})).status == 200, path
+        assert (await api.client.get(url, headers={**headers, **bearer(admin)})).status == 200, path
         assert (await api.client.get(url, headers=headers)).status == 401, path
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}

@@ -5,12 +5,8 @@ from __future__ import annotations
 from service import seals
 from service.db import connect
 from tests.conftest import TEST_SECRET
-from tests.web.conftest import Api, article
+from tests.web.conftest import Api, article, bearer
 from tests.web.test_openapi import conforms
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_an_auditor_pulls_the_seals_and_verify_checks_them(api: Api) -> None:

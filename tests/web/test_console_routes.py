@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from service.web.console_routes import FOLDER
-from tests.web.conftest import Api, article
+from tests.web.conftest import Api, article, bearer
 
 FILES = [
     ("/moderation/", "text/html", "index.html"),
@@ -17,10 +17,6 @@ FILES = [
     ("/moderation/catalogue.js", "application/javascript", "catalogue.js"),
     ("/moderation/console.css", "text/css", "console.css"),
 ]
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.mark.parametrize(("path", "content_type", "name"), FILES)

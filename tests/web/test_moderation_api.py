@@ -7,11 +7,7 @@ from typing import Any
 
 from service import auth
 from service.db import connect
-from tests.web.conftest import Api, article
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.web.conftest import Api, article, bearer
 
 
 async def _pending(api: Api, article_id: str | None = None) -> str:

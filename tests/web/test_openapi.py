@@ -16,7 +16,7 @@ from openapi_spec_validator import validate
 from service.settings import Settings
 from service.web.app import create_app
 from service.web.openapi import PAGES, spec
-from tests.web.conftest import Api, article
+from tests.web.conftest import Api, article, bearer
 
 METHODS = ("get", "put", "post", "delete", "patch", "options", "head", "trace")
 PAGE_OPERATIONS = {(path, "GET") for path, *_ in PAGES}
@@ -125,10 +125,6 @@ async def conforms(response: ClientResponse, method: str, path: str) -> Any:
     schema = {"components": spec()["components"], **content["application/json"]["schema"]}
     OAS31Validator(schema, format_checker=oas31_format_checker).validate(body)
     return body
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_public_answers_match_the_document(api: Api) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import IO
 
 from service import eventstore, history, privacy, seals, text
-from service.cli import Progress, UsageError, err, vault_of
+from service.cli_support import Progress, UsageError, err, vault_of
 from service.crypto import master_secret
 from service.db import Database, utcnow
 from service.settings import Settings
