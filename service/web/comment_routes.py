@@ -88,7 +88,8 @@ async def submit_comment(request: web.Request) -> web.Response:
         meta=request_meta(request, reader=True),
         idempotency_key=key,
     )
-    rt.metrics.appended("CommentSubmitted")
+    if not outcome.replayed:  # a retried request appended nothing
+        rt.metrics.appended("CommentSubmitted")
     return json_response(_submission_view(outcome), status=202)
 
 

@@ -154,8 +154,9 @@ async def _decide(request: web.Request, principal: auth.Principal, command: Mode
         )
     except (ConcurrencyError, DomainError) as error:
         raise from_domain(error) from None  # an ApiError, so that a bulk action reports it per item
-    for item in decision.outcome.recorded:
-        rt.metrics.appended(item.type)
+    if not decision.outcome.replayed:  # a retried request appended nothing
+        for item in decision.outcome.recorded:
+            rt.metrics.appended(item.type)
     return decision.view()
 
 

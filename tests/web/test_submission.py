@@ -240,6 +240,18 @@ async def test_a_retried_request_with_the_same_idempotency_key_appends_nothing(a
     assert await _count_events(api) == before
 
 
+async def test_a_retried_request_is_not_counted_again_in_the_metrics(api: Api) -> None:
+    article_id = article()
+    challenge = await api.captcha()
+    headers = {"Idempotency-Key": "metrics-retry-1"}
+
+    for _ in range(2):
+        assert (await api.submit(article_id, captcha_id=challenge, headers=headers)).status == 202
+
+    metrics = await (await api.client.get("/metrics")).text()
+    assert 'comments_events_appended_total{type="CommentSubmitted"} 1\n' in metrics
+
+
 async def test_a_double_click_submits_once(api: Api) -> None:
     article_id = article()
     challenge = await api.captcha()
