@@ -33,26 +33,24 @@ async def with_db(settings: Settings, body: Callable[[Database], Awaitable[int]]
 # --- serve and migrate ------------------------------------------------------------------------------------------
 
 
-def serve(settings: Settings) -> int:
-    from aiohttp import web
-
-    from service import logs
+def serve(settings: Settings, workers: int = 1) -> int:
+    from service import logs, serving
     from service.web.app import create_app
 
     logs.configure()
     asyncio.run(with_db(settings, _ok))
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    url = f"http://{host}:{settings.port}/"
-    # aiohttp calls `print` once the socket is bound: the line appears only when the URL really answers.
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        shutdown_timeout=10,
-        access_log=None,
-        print=lambda _banner: print(f"serving on {url} (Ctrl+C to stop)", flush=True),
-    )
+    serving.serve(settings, create_app, workers=workers)
     return 0
+
+
+def worker_count(value: str) -> int:
+    """`auto` (one per CPU) or a whole number from 1 to 64; ValueError otherwise."""
+    if value == "auto":
+        return os.cpu_count() or 1
+    count = int(value)
+    if not 1 <= count <= 64:
+        raise ValueError("the number of workers is from 1 to 64, or auto")
+    return count
 
 
 async def _ok(_db: Database) -> int:
@@ -152,7 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Event-sourced comment moderation service. Settings come from COMMENTS_* environment variables.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("serve", help="run the web service")
+    serving = commands.add_parser("serve", help="run the web service")
+    serving.add_argument(
+        "--workers",
+        default="1",
+        metavar="N",
+        help="worker processes on the one port: a number from 1 to 64, or auto (one per CPU); default 1",
+    )
     commands.add_parser("migrate", help="upgrade the database schema to the latest revision")
     commands.add_parser("seed", help="record the demo articles' comments (idempotent)")
     commands.add_parser("rebuild", help="replay the whole log into fresh read models and swap them in")
@@ -233,7 +237,11 @@ def audit_command(args: argparse.Namespace, settings: Settings) -> Callable[[Dat
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
-        return serve(settings)
+        try:
+            workers = worker_count(args.workers)
+        except ValueError:
+            raise UsageError(f"--workers takes a number from 1 to 64 or auto, not {args.workers!r}") from None
+        return serve(settings, workers)
     if args.command == "migrate":
         return asyncio.run(with_db(settings, migrate_command, migrated=False))
     return asyncio.run(with_db(settings, command_body(args, settings)))
