@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import codec
 from service.crypto import VaultSession
-from service.db import utc
+from service.db import iso, utc
 from service.events import CommentSubmitted, Event
 from service.tables import events, log_head
 
@@ -53,10 +53,6 @@ class RecordedEvent:
     hash: str
 
 
-def _iso(value: datetime) -> str:
-    return utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def canonical_bytes(row: Mapping[Any, Any]) -> bytes:
     """Everything an event row says, in one stable byte form; the position is inside, so a swap shows."""
     pii = row["pii"]
@@ -71,7 +67,7 @@ def canonical_bytes(row: Mapping[Any, Any]) -> bytes:
         "pii": None if pii is None else base64.b64encode(bytes(pii)).decode("ascii"),
         "meta": row["meta"],
         "actor": row["actor"],
-        "recorded_at": _iso(row["recorded_at"]),
+        "recorded_at": iso(row["recorded_at"]),
     }
     return json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
