@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -27,7 +28,7 @@ class Metrics:
     def appended(self, event_type: str, count: int = 1) -> None:
         self.events[event_type] += count
 
-    def render(self) -> str:
+    def render(self, subscriber_lag: Mapping[str, int] | None = None) -> str:
         lines = [
             "# HELP comments_http_requests_total HTTP requests by method, route and status.",
             "# TYPE comments_http_requests_total counter",
@@ -55,6 +56,12 @@ class Metrics:
         ]
         for kind, value in sorted(self.events.items()):
             lines.append(f'comments_events_appended_total{{type="{kind}"}} {value}')
+        lines += [
+            "# HELP comments_subscriber_lag_events Events in the log that a subscriber has not handled yet.",
+            "# TYPE comments_subscriber_lag_events gauge",
+        ]
+        for name, lag in sorted((subscriber_lag or {}).items()):
+            lines.append(f'comments_subscriber_lag_events{{subscriber="{_esc(name)}"}} {lag}')
         return "\n".join(lines) + "\n"
 
 

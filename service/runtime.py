@@ -13,6 +13,7 @@ from service.flags import Screener
 from service.metrics import Metrics
 from service.pagecache import PageCache
 from service.settings import Settings
+from service.subscribers import Subscribers
 
 
 @dataclass(slots=True, kw_only=True)
@@ -26,4 +27,5 @@ class Runtime:
     screener: Screener = field(default_factory=Screener)
     metrics: Metrics = field(default_factory=Metrics)
     pages: PageCache = field(default_factory=PageCache)
+    subscribers: Subscribers = field(default_factory=Subscribers)
     clock: Callable[[], datetime] = utcnow

@@ -56,6 +56,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             renderer=renderer,
             clock=clock,
             screener=screener,
+            subscribers=subscribers,
         )
         housekeeping = asyncio.create_task(maintenance.run_forever(db, clock), name="housekeeping")
         sealing = asyncio.create_task(

@@ -26,8 +26,9 @@ async def readyz(request: web.Request) -> web.Response:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
+    rt = runtime(request)
     return web.Response(
-        text=runtime(request).metrics.render(),
+        text=rt.metrics.render(await rt.subscribers.lag(rt.db)),
         content_type="text/plain",
         charset="utf-8",
         headers={"Cache-Control": "no-store"},

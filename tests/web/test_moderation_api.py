@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import auth
 from service.db import connect
+from service.eventstore import RecordedEvent
+from service.web.runtime import runtime_key
 from tests.web.conftest import Api, article, bearer
 
 
@@ -248,6 +253,26 @@ async def test_health_readiness_and_metrics_answer(api: Api) -> None:
     metrics = await (await api.client.get("/metrics")).text()
     assert "comments_http_requests_total" in metrics
     assert (await api.client.get("/healthz")).headers["X-Request-Id"]
+
+
+async def test_metrics_report_how_far_each_subscriber_lags_behind_the_log(api: Api) -> None:
+    await api.submit(article())
+    delivered: list[int] = []
+
+    async def note(batch: Sequence[RecordedEvent], _conn: AsyncConnection) -> None:
+        delivered.extend(item.position for item in batch)
+
+    subscribers = api.client.app[runtime_key].subscribers
+    subscribers.register("metrics-probe", note, batch_size=1)
+    metrics = await (await api.client.get("/metrics")).text()
+    lag = int(metrics.split('comments_subscriber_lag_events{subscriber="metrics-probe"} ')[1].split()[0])
+    assert lag > 0
+
+    await subscribers.catch_up(api.client.app[runtime_key].db, api.client.app[runtime_key].vault)
+
+    metrics = await (await api.client.get("/metrics")).text()
+    assert 'comments_subscriber_lag_events{subscriber="metrics-probe"} 0\n' in metrics
+    assert len(delivered) >= lag
 
 
 async def test_a_spam_wave_from_one_phone_is_rejected_in_one_action(api: Api) -> None:
