@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/comments.db"
 CAPTCHA_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # the same as service.captcha.ALPHABET (a test ties them)
 
 E = TypeVar("E", bound=enum.Enum)
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(ValueError):
@@ -40,6 +42,17 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) 
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {value}")
     return value
+
+
+def _networks(environ: Mapping[str, str], name: str) -> tuple[Network, ...]:
+    """Addresses and CIDR ranges, separated by commas or spaces (an address is a one-address range)."""
+    networks: list[Network] = []
+    for item in environ.get(name, "").replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(f"{name} lists {item!r}, which is neither an IP address nor a CIDR range") from None
+    return tuple(networks)
 
 
 def _enum(environ: Mapping[str, str], name: str, kind: type[E], default: E) -> E:
@@ -80,6 +93,8 @@ class Settings:
     seal_every_minutes: int = 60
     # `python -m service retention` erases phone subjects whose newest comment is older than this.
     phone_retention_days: int = 365
+    # Proxies whose Forwarded / X-Forwarded-For headers name the client (service/web/proxies.py); none by default.
+    trusted_proxies: tuple[Network, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -124,6 +139,7 @@ class Settings:
             seal_every_events=_int(environ, "COMMENTS_SEAL_EVERY_EVENTS", 1000),
             seal_every_minutes=_int(environ, "COMMENTS_SEAL_EVERY_MINUTES", 60),
             phone_retention_days=_int(environ, "COMMENTS_PHONE_RETENTION_DAYS", 365, minimum=1),
+            trusted_proxies=_networks(environ, "COMMENTS_TRUSTED_PROXIES"),
         )
 
 

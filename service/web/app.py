@@ -29,12 +29,13 @@ from service.web import (
     queue_routes,
 )
 from service.web.middlewares import cors_and_headers, errors, request_context
+from service.web.proxies import behind_proxies
 from service.web.runtime import runtime_key, seal_key
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> web.Application:
     app = web.Application(
-        middlewares=[request_context, cors_and_headers, errors],
+        middlewares=[behind_proxies, request_context, cors_and_headers, errors],
         client_max_size=settings.max_body_bytes,
     )
     secret = master_secret(settings.secret_key, settings.data_dir)
