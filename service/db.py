@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -74,6 +74,17 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get("take_write_lock", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached or used right now (down, restarting, out of
+    connections, locked), as opposed to a bug: a client should retry later, not report a fault."""
+    if isinstance(error, exc.DBAPIError):
+        if error.connection_invalidated or isinstance(error, exc.OperationalError | exc.InterfaceError):
+            return True
+        return isinstance(error.orig, OSError) or "connection" in type(error.orig).__name__.lower()
+    # Refused or reset connections and the pool's own timeout, raised before any statement ran.
+    return isinstance(error, OSError | exc.TimeoutError | exc.DisconnectionError)
 
 
 def utc(value: datetime) -> datetime:

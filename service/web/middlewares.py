@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from service.db import is_outage
 from service.eventstore import ConcurrencyError
 from service.moderation import DomainError
 from service.web.errors import ApiError, error_response, from_domain
@@ -25,6 +26,7 @@ HTML_POLICY = (
     "default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self' 'unsafe-inline'; "
     "script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+RETRY_AFTER_SECONDS = 5
 STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -87,7 +89,16 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         code = STATUS_CODES.get(error.status, "http_error")
         headers = {key: value for key, value in error.headers.items() if key.lower() in ("allow", "retry-after")}
         return error_response(error.status, code, error.reason, headers=headers)
-    except Exception:
+    except Exception as error:
+        if is_outage(error):
+            # A database that is down or restarting: "retry later", which load balancers and the widget act on.
+            error_log.warning("database unavailable", extra={"request_id": request.get(request_id_key)})
+            return error_response(
+                503,
+                "unavailable",
+                "the service cannot reach its database right now: try again in a few seconds",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         error_log.exception("unhandled error", extra={"request_id": request.get(request_id_key)})
         return error_response(500, "internal_error", "something went wrong on our side; it has been logged")
 
