@@ -28,7 +28,7 @@ class Metrics:
     def appended(self, event_type: str, count: int = 1) -> None:
         self.events[event_type] += count
 
-    def render(self, subscriber_lag: Mapping[str, int] | None = None) -> str:
+    def render(self, subscriber_lag: Mapping[str, int] | None = None, renders: tuple[int, int] = (0, 0)) -> str:
         lines = [
             "# HELP comments_http_requests_total HTTP requests by method, route and status.",
             "# TYPE comments_http_requests_total counter",
@@ -56,6 +56,12 @@ class Metrics:
         ]
         for kind, value in sorted(self.events.items()):
             lines.append(f'comments_events_appended_total{{type="{kind}"}} {value}')
+        lines += [
+            "# HELP comments_captcha_renders_total CAPTCHA images and sounds served, drawn anew or reused.",
+            "# TYPE comments_captcha_renders_total counter",
+            f'comments_captcha_renders_total{{source="drawn"}} {renders[0]}',
+            f'comments_captcha_renders_total{{source="reused"}} {renders[1]}',
+        ]
         lines += [
             "# HELP comments_subscriber_lag_events Events in the log that a subscriber has not handled yet.",
             "# TYPE comments_subscriber_lag_events gauge",

@@ -12,6 +12,7 @@ from service.db import Database, utcnow
 from service.flags import Screener
 from service.metrics import Metrics
 from service.pagecache import PageCache
+from service.renders import RenderCache
 from service.settings import Settings
 from service.subscribers import Subscribers
 
@@ -27,5 +28,6 @@ class Runtime:
     screener: Screener = field(default_factory=Screener)
     metrics: Metrics = field(default_factory=Metrics)
     pages: PageCache = field(default_factory=PageCache)
+    renders: RenderCache = field(default_factory=RenderCache)
     subscribers: Subscribers = field(default_factory=Subscribers)
     clock: Callable[[], datetime] = utcnow

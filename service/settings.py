@@ -81,6 +81,7 @@ class Settings:
     article_rate_limit: int = 60
     report_rate_limit: int = 10
     captcha_rate_limit: int = 30
+    captcha_render_rate_limit: int = 20
     min_submit_seconds: int = 2
     max_body_bytes: int = 64 * 1024
     data_dir: Path = field(default=Path("var"))
@@ -132,6 +133,7 @@ class Settings:
             article_rate_limit=_int(environ, "COMMENTS_ARTICLE_RATE_LIMIT", 60),
             report_rate_limit=_int(environ, "COMMENTS_REPORT_RATE_LIMIT", 10),
             captcha_rate_limit=_int(environ, "COMMENTS_CAPTCHA_RATE_LIMIT", 30),
+            captcha_render_rate_limit=_int(environ, "COMMENTS_CAPTCHA_RENDER_RATE_LIMIT", 20),
             min_submit_seconds=_int(environ, "COMMENTS_MIN_SUBMIT_SECONDS", 2),
             data_dir=Path(data_dir) if data_dir else _default_data_dir(database_url),
             banned_words=_path(environ, "COMMENTS_BANNED_WORDS"),

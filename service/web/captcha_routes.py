@@ -28,7 +28,9 @@ async def create_captcha(request: web.Request) -> web.Response:
 
 
 async def _render(request: web.Request, media: challenges.Media, content_type: str) -> web.Response:
-    payload = await challenges.render(runtime(request), request.match_info["captcha_id"], media)
+    payload = await challenges.render(
+        runtime(request), request.match_info["captcha_id"], media, client_address(request)
+    )
     if payload is None:
         raise not_found("this code has expired or was used: ask for a new one")
     return web.Response(body=payload, content_type=content_type, headers=NO_STORE)

@@ -12,6 +12,7 @@ from aiohttp import web
 from service.eventstore import ConcurrencyError
 from service.moderation import CommentNotFound, DomainError, InvalidField
 from service.ratelimit import RateLimited
+from service.renders import Overloaded
 from service.submissions import CaptchaInvalid
 
 
@@ -66,6 +67,10 @@ def validation_failed(fields: Mapping[str, str], message: str = "some fields are
 
 def not_found(message: str = "not found") -> ApiError:
     return ApiError(404, "not_found", message)
+
+
+def overloaded(error: Overloaded) -> ApiError:
+    return ApiError(503, "unavailable", str(error), headers={"Retry-After": "1"})
 
 
 def from_domain(error: ConcurrencyError | DomainError) -> ApiError:

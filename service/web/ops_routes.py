@@ -28,7 +28,7 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     rt = runtime(request)
     return web.Response(
-        text=rt.metrics.render(await rt.subscribers.lag(rt.db)),
+        text=rt.metrics.render(await rt.subscribers.lag(rt.db), (rt.renders.rendered, rt.renders.reused)),
         content_type="text/plain",
         charset="utf-8",
         headers={"Cache-Control": "no-store"},

@@ -230,6 +230,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, site: Site) -> Iterator[Se
             "COMMENTS_MIN_SUBMIT_SECONDS": "0",
             "COMMENTS_RATE_LIMIT": "0",
             "COMMENTS_CAPTCHA_RATE_LIMIT": "0",
+            "COMMENTS_CAPTCHA_RENDER_RATE_LIMIT": "0",
             "COMMENTS_ARTICLE_RATE_LIMIT": "0",
             "COMMENTS_HOST": "127.0.0.1",
             "COMMENTS_PORT": str(port),

@@ -93,7 +93,7 @@ async def test_a_wrong_code_is_refused_and_the_challenge_is_spent(make_runtime: 
         await submissions.submit(rt, wrong, client_address=ADDRESS, meta={})
     with pytest.raises(submissions.CaptchaInvalid):
         await submissions.submit(rt, _form("uc-wrong", challenge.id), client_address=ADDRESS, meta={})
-    assert await challenges.render(rt, challenge.id, "png") is None
+    assert await challenges.render(rt, challenge.id, "png", ADDRESS) is None
 
 
 async def test_the_address_limit_refuses_with_the_seconds_to_wait(make_runtime: Callable[..., Runtime]) -> None:

@@ -105,6 +105,7 @@ def base_settings(database_url: str) -> Settings:
         article_rate_limit=0,
         report_rate_limit=0,
         captcha_rate_limit=0,
+        captcha_render_rate_limit=0,
         min_submit_seconds=0,
     )
 
