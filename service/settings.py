@@ -96,6 +96,8 @@ class Settings:
     phone_retention_days: int = 365
     # Proxies whose Forwarded / X-Forwarded-For headers name the client (service/web/proxies.py); none by default.
     trusted_proxies: tuple[Network, ...] = ()
+    # When set, /metrics answers only `Authorization: Bearer <this>` (Prometheus' bearer_token).
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -142,6 +144,7 @@ class Settings:
             seal_every_minutes=_int(environ, "COMMENTS_SEAL_EVERY_MINUTES", 60),
             phone_retention_days=_int(environ, "COMMENTS_PHONE_RETENTION_DAYS", 365, minimum=1),
             trusted_proxies=_networks(environ, "COMMENTS_TRUSTED_PROXIES"),
+            metrics_token=environ.get("COMMENTS_METRICS_TOKEN", "").strip() or None,
         )
 
 

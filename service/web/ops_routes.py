@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hmac
+
 from aiohttp import web
 
 from service import health
-from service.web.errors import json_response
+from service.web.errors import ApiError, json_response
 from service.web.openapi import spec
 from service.web.runtime import runtime
 
@@ -27,6 +29,18 @@ async def readyz(request: web.Request) -> web.Response:
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
     rt = runtime(request)
+    expected = rt.settings.metrics_token
+    if expected is not None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode("utf-8", "surrogatepass"), expected.encode()
+        ):
+            raise ApiError(
+                401,
+                "unauthorized",
+                "the metrics need the token set in COMMENTS_METRICS_TOKEN: Authorization: Bearer <token>",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
     return web.Response(
         text=rt.metrics.render(await rt.subscribers.lag(rt.db), (rt.renders.rendered, rt.renders.reused)),
         content_type="text/plain",

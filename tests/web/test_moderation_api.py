@@ -12,7 +12,7 @@ from service import auth
 from service.db import connect
 from service.eventstore import RecordedEvent
 from service.web.runtime import runtime_key
-from tests.web.conftest import Api, article, bearer
+from tests.web.conftest import Api, ClientFactory, article, bearer
 
 
 async def _pending(api: Api, article_id: str | None = None) -> str:
@@ -389,3 +389,15 @@ async def test_claiming_again_renews_the_callers_leases(api: Api) -> None:
 
     assert [item["id"] for item in (await renewed.json())["items"]] == [comment_id]
     assert (await taken.json())["items"] == []
+
+
+async def test_metrics_can_be_kept_to_the_holder_of_a_token(make_api: ClientFactory) -> None:
+    api = await make_api(metrics_token="scrape-secret-1")
+
+    anonymous = await api.client.get("/metrics")
+    wrong = await api.client.get("/metrics", headers=bearer("scrape-secret-2"))
+    right = await api.client.get("/metrics", headers=bearer("scrape-secret-1"))
+
+    assert [anonymous.status, wrong.status, right.status] == [401, 401, 200]
+    assert (await anonymous.json())["error"]["code"] == "unauthorized"
+    assert "comments_http_requests_total" in await right.text()

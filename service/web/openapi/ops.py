@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.web.openapi.building import Json, obj, operation, response, string
+from service.web.openapi.building import Json, obj, operation, ref, response, string
 
 PAGES = (
     ("/", "demoIndex", "text/html", "The demo: the seed articles, each linking to its page."),
@@ -63,7 +63,14 @@ def _ops_paths() -> Json:
                 {"200": response("Ready.", "Readiness"), "503": response("Not ready; `checks` says why.", "Readiness")},
             )
         },
-        "/metrics": {"get": operation("metrics", "Prometheus metrics", "ops", {"200": metrics})},
+        "/metrics": {
+            "get": operation(
+                "metrics",
+                "Prometheus metrics (with COMMENTS_METRICS_TOKEN set, only for `Authorization: Bearer <that token>`)",
+                "ops",
+                {"200": metrics, "401": ref("responses", "Unauthorized")},
+            )
+        },
         "/openapi.json": {
             "get": operation(
                 "openapi", "This OpenAPI document", "ops", {"200": response("The document.", "OpenApiDocument")}
