@@ -96,7 +96,8 @@ def utc(value: datetime) -> datetime:
 
 def iso(moment: datetime) -> str:
     """A time as the API, exports and seals write it: UTC, microseconds always, a Z. Seals sign it: keep the form."""
-    return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: strftime's %Y does not pad years before 1000 ("24-03-09T…") on glibc.
+    return utc(moment).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def utcnow() -> datetime:

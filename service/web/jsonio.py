@@ -164,7 +164,7 @@ def query_int(request: web.Request, name: str, default: int, minimum: int, maxim
 def query_time(request: web.Request, name: str, *, zone_required: bool = False) -> datetime | None:
     """An ISO 8601 query parameter as UTC; 422 (never a 500) for anything unparsable or out of range."""
     raw = request.query.get(name)
-    if not raw:
+    if raw is None:
         return None
     example = "2026-01-31T08:00:00+07:00"
     try:

@@ -22,7 +22,7 @@ from service.events import ARTICLE_ID, REASON_CODES
 from service.eventstore import ConcurrencyError
 from service.moderation import DomainError
 from service.web.access import require
-from service.web.errors import ApiError, from_domain, json_response, not_found, validation_failed
+from service.web.errors import ApiError, from_domain, json_response, validation_failed
 from service.web.jsonio import Fields, query_int, query_time, read_object
 from service.web.requests import article_id_of, comment_id_of, idempotency_key_of, request_meta
 from service.web.runtime import runtime
@@ -145,13 +145,13 @@ def _command(action: str, comment_id: uuid.UUID, moderator: str, document: dict[
     return command
 
 
-async def _decide(request: web.Request, principal: auth.Principal, command: ModeratorCommand) -> dict[str, Any]:
+async def _decide(
+    request: web.Request, principal: auth.Principal, command: ModeratorCommand, key: str | None
+) -> dict[str, Any]:
     """Apply one decision; raises ApiError with the contract's code when it is refused."""
     rt = runtime(request)
     try:
-        decision = await queue.decide(
-            rt, principal, command, meta=request_meta(request), idempotency_key=idempotency_key_of(request)
-        )
+        decision = await queue.decide(rt, principal, command, meta=request_meta(request), idempotency_key=key)
     except (ConcurrencyError, DomainError) as error:
         raise from_domain(error) from None  # an ApiError, so that a bulk action reports it per item
     if not decision.outcome.replayed:  # a retried request appended nothing
@@ -174,6 +174,7 @@ async def reject_author(request: web.Request) -> web.Response:
     principal = await require(request, "moderator")
     rt = runtime(request)
     comment_id = comment_id_of(request)
+    key = idempotency_key_of(request)
     fields = Fields(await read_object(request))
     reason = fields.choice("reason_code", REASON_CODES)
     note = fields.optional("note", text.NOTE_MAX_LEN, multiline=True)
@@ -184,26 +185,28 @@ async def reject_author(request: web.Request) -> web.Response:
             comment_id=target, moderator=principal.name, expected_version=version, note=note, reason_code=reason or ""
         )
         try:
-            results.append(await _decide(request, principal, command))
+            results.append(await _decide(request, principal, command, key))
         except ApiError as error:
             results.append(_failed(str(target), error))
     return json_response({"results": results})
 
 
-@routes.post("/api/v1/moderation/comments/{comment_id}/{action}")
+# The action is part of the route's pattern: `.../history` and `.../related` (GET routes) must not also match a POST.
+@routes.post("/api/v1/moderation/comments/{comment_id}/{action:" + "|".join(queue.ACTIONS) + "}")
 async def decide(request: web.Request) -> web.Response:
     principal = await require(request, "moderator")
     action = request.match_info["action"]
-    if action not in queue.ACTIONS:
-        raise not_found(f"no such action: use one of {', '.join(queue.ACTIONS)}")
     comment_id = comment_id_of(request)
+    key = idempotency_key_of(request)
     document = await read_object(request)
-    return json_response(await _decide(request, principal, _command(action, comment_id, principal.name, document)))
+    command = _command(action, comment_id, principal.name, document)
+    return json_response(await _decide(request, principal, command, key))
 
 
 @routes.post("/api/v1/moderation/decisions")
 async def decide_many(request: web.Request) -> web.Response:
     principal = await require(request, "moderator")
+    key = idempotency_key_of(request)  # a malformed key refuses the whole request, before any decision
     document = await read_object(request)
     decisions = document.get("decisions")
     if not isinstance(decisions, list) or not decisions:
@@ -224,7 +227,7 @@ async def decide_many(request: web.Request) -> web.Response:
             except ValueError:
                 raise validation_failed({"id": "invalid"}) from None
             command = _command(str(action), comment_id, principal.name, item)
-            results.append(await _decide(request, principal, command))
+            results.append(await _decide(request, principal, command, key))
         except ApiError as error:
             results.append(_failed(None if raw_id is None else str(raw_id), error))
     return json_response({"results": results})
