@@ -388,6 +388,84 @@ def test_server_refusals_become_messages_and_keep_the_text(
     expect(box(widget, "Số điện thoại")).not_to_have_attribute("aria-invalid", "true")
 
 
+def test_a_503_is_retried_with_the_same_key_and_the_reader_is_told(
+    tab: Tab, service: Service, site: Site, article_id: str
+) -> None:
+    page = tab.page
+    keys: list[str] = []
+
+    def restarting_database(route: Route) -> None:
+        if route.request.method != "POST":
+            route.fallback()
+            return
+        keys.append(route.request.headers["idempotency-key"])
+        if len(keys) == 1:
+            route.fulfill(
+                status=503,
+                headers={
+                    "Content-Type": "application/json",
+                    "Retry-After": "1",
+                    "Access-Control-Allow-Origin": site.origin,
+                    "Access-Control-Expose-Headers": "Retry-After",
+                },
+                body='{"error": {"code": "unavailable", "message": "the database is restarting"}}',
+            )
+        else:
+            route.fallback()
+
+    page.route(f"{service.url}/api/v1/articles/*/comments", restarting_database)
+    page.goto(embed(site, service, article_id))
+    widget = page.locator("#w1")
+    title = unique("Gửi lại")
+    fill_form(widget, name="Nguyễn Thị Định", title=title, body="Sẽ tự gửi lại.", code="TEST7")
+
+    submit(widget)
+
+    expect(widget.locator("form .msg")).to_contain_text("Máy chủ bình luận đang bận")
+    expect_receipt(widget, "Bình luận của bạn đang chờ duyệt")
+    assert len(keys) == 2
+    assert keys[0] == keys[1]
+    assert [item["title"] for item in service.pending(article_id)] == [title]
+
+
+def test_a_server_that_stays_unavailable_is_said_plainly_and_keeps_the_text(
+    tab: Tab, service: Service, site: Site, article_id: str
+) -> None:
+    page = tab.page
+    sends: list[str] = []
+
+    def down(route: Route) -> None:
+        if route.request.method != "POST":
+            route.fallback()
+            return
+        sends.append(route.request.headers["idempotency-key"])
+        route.fulfill(
+            status=503,
+            headers={
+                "Content-Type": "application/json",
+                "Retry-After": "1",
+                "Access-Control-Allow-Origin": site.origin,
+                "Access-Control-Expose-Headers": "Retry-After",
+            },
+            body='{"error": {"code": "unavailable", "message": "down"}}',
+        )
+
+    page.route(f"{service.url}/api/v1/articles/*/comments", down)
+    page.goto(embed(site, service, article_id))
+    widget = page.locator("#w1")
+    fill_form(widget, name="Nguyễn Thị Định", title="Không gửi được", body="Giữ nguyên.", code="TEST7")
+
+    submit(widget)
+
+    expect(widget.locator("form .msg")).to_have_text(
+        "Máy chủ bình luận tạm thời không phản hồi. Nội dung bạn nhập vẫn được giữ nguyên, "
+        "vui lòng gửi lại sau ít phút."
+    )
+    expect(box(widget, "Nội dung")).to_have_value("Giữ nguyên.")
+    assert len(sends) == 3
+    assert len(set(sends)) == 1
+
+
 def test_a_post_moderated_article_shows_the_comment_at_once(
     tab: Tab, service: Service, site: Site, article_id: str
 ) -> None:

@@ -35,6 +35,8 @@
       rateLimited: "Bạn gửi hơi nhanh. Vui lòng thử lại sau {n} giây.",
       network: "Không kết nối được máy chủ bình luận. Nội dung bạn nhập vẫn được giữ nguyên, vui lòng thử lại.",
       server: "Máy chủ bình luận đang gặp sự cố. Nội dung bạn nhập vẫn được giữ nguyên, vui lòng thử lại sau.",
+      retrying: "Máy chủ bình luận đang bận. Bình luận sẽ được tự động gửi lại sau {n} giây…",
+      unavailable: "Máy chủ bình luận tạm thời không phản hồi. Nội dung bạn nhập vẫn được giữ nguyên, vui lòng gửi lại sau ít phút.",
       tooLarge: "Bình luận quá dài để gửi.",
       closed: "Bài viết này đã đóng bình luận.",
       pendingTitle: "Bình luận của bạn đang chờ duyệt",
@@ -105,6 +107,8 @@
       rateLimited: "You are sending too quickly. Please try again in {n} seconds.",
       network: "The comments server could not be reached. What you typed is kept; please try again.",
       server: "The comments server has a problem. What you typed is kept; please try again later.",
+      retrying: "The comments server is busy. Your comment will be sent again in {n} seconds…",
+      unavailable: "The comments server is not answering for now. What you typed is kept; please send it again in a few minutes.",
       tooLarge: "The comment is too long to send.",
       closed: "Comments are closed for this article.",
       pendingTitle: "Your comment is awaiting moderation",
@@ -151,6 +155,7 @@
   const LIMITS = { author_name: 80, title: 150, body: 5000 };
   const FIELDS = ["author_name", "phone", "title", "body", "captcha_answer"];
   const PER_PAGE = 20;
+  const SEND_ATTEMPTS = 3; // one send and two retries while the server answers 503
 
   const STYLE = `
 :host{display:block}
@@ -617,21 +622,33 @@ time{color:var(--muted);font-size:.875em}
       }
       this.setBusy(true);
       this.note(t.sending, false);
-      let response;
+      let response = null;
       let answer = null;
-      try {
-        response = await fetch(this.api("articles/" + encodeURIComponent(this.articleId) + "/comments"), {
-          method: "POST",
-          credentials: "omit",
-          headers: { "Content-Type": "application/json", "Idempotency-Key": this.key },
-          body: JSON.stringify(payload),
-        });
-        answer = await response.json().catch(() => null);
-      } catch {
-        this.setBusy(false);
-        return this.note(t.network, true);
+      // A 503 (the database is restarting) is retried on its own, after the Retry-After the server asked for: the
+      // same Idempotency-Key makes a retry of a comment that did land answer what the first send did. A lost
+      // connection is left to the reader (the message says the text is kept), as before.
+      for (let attempt = 1; ; attempt++) {
+        response = null;
+        try {
+          response = await fetch(this.api("articles/" + encodeURIComponent(this.articleId) + "/comments"), {
+            method: "POST",
+            credentials: "omit",
+            headers: { "Content-Type": "application/json", "Idempotency-Key": this.key },
+            body: JSON.stringify(payload),
+          });
+          answer = await response.json().catch(() => null);
+        } catch {
+          answer = null;
+        }
+        if (!response || response.status !== 503 || attempt >= SEND_ATTEMPTS) break;
+        const hinted = parseInt(response.headers.get("Retry-After") || "", 10);
+        const seconds = Math.min(Math.max(hinted || attempt * 2, 1), 10);
+        this.note(format(t.retrying, { n: seconds }), false);
+        await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
       }
       this.setBusy(false);
+      if (!response) return this.note(t.network, true);
+      if (response.status === 503) return this.note(t.unavailable, true);
       const error = (answer && answer.error) || {};
       if (response.status === 202 && answer) return this.accepted(answer, payload);
       if (response.status === 409 && error.code === "article_closed") return this.showClosed(true);
