@@ -168,20 +168,27 @@ def _machine() -> str:
     )
 
 
+def _load() -> str:
+    return " / ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def main() -> None:
     knobs = Knobs.from_env(os.environ)
     started = time.perf_counter()
     machine = _machine()
     say(f"bench_throughput: {machine}\n  knobs: {knobs.describe()}")
+    load_before = _load()
     measured: list[Row] = []
     for backend in knobs.backends:
         measured += asyncio.run(_backend(backend, knobs))
     table = _ordered(measured)
     elapsed = time.perf_counter() - started
-    say(f"\nthroughput, {elapsed:.0f} s in all\n{text_table(table)}")
+    # Other work on the machine moves every figure; the same-run baselines move with it, the goals do not.
+    load = f"load average {load_before} at the start, {_load()} at the end"
+    say(f"\nthroughput, {elapsed:.0f} s in all, {load}\n{text_table(table)}")
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(
-        f"Measured by `python -m bench` ({elapsed:.0f} s): {machine}.\n\nKnobs: {knobs.describe()}.\n\n"
+        f"Measured by `python -m bench` in {elapsed:.0f} s, {load}: {machine}.\n\nKnobs: {knobs.describe()}.\n\n"
         f"{markdown_table(table)}\n",
         encoding="utf-8",
     )
