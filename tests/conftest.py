@@ -13,10 +13,18 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
+from hypothesis import HealthCheck, settings
 
 from service import migrate
 from service.crypto import Keyring, Vault
 from service.db import Database, connect
+
+# Property tests are deterministic (a fixed seed per test) and never timed: on two busy cores an example can take far
+# longer than Hypothesis' 200 ms deadline, and a flaky failure blocks every later submission.
+settings.register_profile(
+    "project", deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("project")
 
 PG_URL = os.environ.get("COMMENTS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-the-rules"
