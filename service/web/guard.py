@@ -160,6 +160,13 @@ class Guard(web.RequestHandler):
     async def finish_response(
         self, request: web.BaseRequest, resp: web.StreamResponse, start_time: float | None
     ) -> tuple[web.StreamResponse, bool]:
+        payload = self._payload
+        if payload is not None and payload.exception() is not None and not self._closing:
+            # The body's chunks or compression were broken (the handler has answered 400): the rest of the
+            # connection's bytes cannot be trusted, and aiohttp would log a traceback reading them.
+            self._connections.tally.closed("bad_request")
+            self._closing = True
+            self.close()
         if self._closing:
             resp.force_close()  # says `Connection: close`
         try:
@@ -171,6 +178,8 @@ class Guard(web.RequestHandler):
         self._answering = False
         payload = self._payload
         self._payload = None
+        if self._closing and payload is not None and not payload.is_eof():
+            payload.feed_eof()  # nothing more is read of it: aiohttp's lingering read would meet its error
         if self._phase is Phase.BODY and payload is not None and not payload.is_eof() and payload.exception() is None:
             return  # aiohttp reads what is left of a body nobody read; the body's clock still runs
         if self._phase in (Phase.BODY, Phase.BUSY):

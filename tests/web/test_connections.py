@@ -4,6 +4,7 @@ requests that are not HTTP get the contract's JSON error."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -112,6 +113,36 @@ async def test_a_request_that_is_not_http_gets_the_contracts_json_error_and_no_e
     assert answer.headers["connection"] == "close"
     assert b"zq7" not in answer.raw
     assert closed(runner, "bad_request") == 1
+
+
+SUBMIT = b"POST /api/v1/articles/bodies/comments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+BAD_BODIES = [
+    pytest.param(SUBMIT + b"Content-Length: 100000\r\n\r\n{", 413, "payload_too_large", id="declared over 64 KiB"),
+    pytest.param(
+        SUBMIT + b"Transfer-Encoding: chunked\r\n\r\n" + (b"4000\r\n" + b" " * 0x4000 + b"\r\n") * 5 + b"0\r\n\r\n",
+        413,
+        "payload_too_large",
+        id="chunked past 64 KiB",
+    ),
+    pytest.param(
+        SUBMIT + b"Content-Encoding: gzip\r\nContent-Length: 5\r\n\r\nzq7zq", 400, "malformed_json", id="bad gzip"
+    ),
+    pytest.param(SUBMIT + b"Transfer-Encoding: chunked\r\n\r\nzq7\r\n", 400, "bad_request", id="bad chunk size"),
+]
+
+
+@pytest.mark.parametrize(("sent", "status", "code"), BAD_BODIES)
+async def test_a_body_over_its_limit_or_broken_gets_the_contracts_json_error_and_no_traceback(
+    serve: Serve, caplog: pytest.LogCaptureFixture, sent: bytes, status: int, code: str
+) -> None:
+    port, _runner = await serve(keepalive_timeout=0.3)
+
+    answer = parse(await exchange(port, sent))
+
+    assert (answer.status, answer.json()["error"]["code"]) == (status, code)
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert b"zq7" not in answer.raw
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
 
 
 async def test_a_head_that_trickles_is_closed_at_the_header_timeout(serve: Serve) -> None:
