@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+# Why the server closed a connection (service/web/connections.py): "idle" is routine, the others are slow or
+# abusive clients, or more of them than the process holds.
+CLOSE_REASONS = ("idle", "header_timeout", "body_timeout", "bad_request", "evicted", "over_capacity")
 
 
 @dataclass(slots=True)
@@ -16,6 +19,9 @@ class Metrics:
     latency_sum: dict[str, float] = field(default_factory=dict)
     latency_count: Counter[str] = field(default_factory=Counter)
     events: Counter[str] = field(default_factory=Counter)
+    connections_open: int = 0
+    connections_closed: Counter[str] = field(default_factory=Counter)
+    accept_failures: int = 0
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests[(method, route, status)] += 1
@@ -61,6 +67,20 @@ class Metrics:
             "# TYPE comments_captcha_renders_total counter",
             f'comments_captcha_renders_total{{source="drawn"}} {renders[0]}',
             f'comments_captcha_renders_total{{source="reused"}} {renders[1]}',
+        ]
+        lines += [
+            "# HELP comments_connections_open Client connections this process holds now.",
+            "# TYPE comments_connections_open gauge",
+            f"comments_connections_open {self.connections_open}",
+            "# HELP comments_connections_closed_total Connections the server closed, by reason.",
+            "# TYPE comments_connections_closed_total counter",
+        ]
+        for reason in CLOSE_REASONS:
+            lines.append(f'comments_connections_closed_total{{reason="{reason}"}} {self.connections_closed[reason]}')
+        lines += [
+            "# HELP comments_accept_failures_total Connections that could not be accepted: no file descriptor left.",
+            "# TYPE comments_accept_failures_total counter",
+            f"comments_accept_failures_total {self.accept_failures}",
         ]
         lines += [
             "# HELP comments_subscriber_lag_events Events in the log that a subscriber has not handled yet.",

@@ -1,14 +1,21 @@
-"""Serving: one process (aiohttp's run_app), or N worker processes on one port under gunicorn's supervisor.
+"""Serving: one process on aiohttp's loop, or N worker processes on one port under gunicorn's supervisor.
 
 With `--workers N` gunicorn's master binds the port and forks N aiohttp workers (aiohttp's own GunicornWebWorker);
 it restarts a worker that dies and stops them all gracefully on SIGTERM or SIGINT. We use gunicorn rather than
 forking with SO_REUSEPORT ourselves: a supervisor that restarts, reaps and signals correctly is exactly the plumbing
 a maintained library does better. Each worker builds its own application, and so its own connection pool, after
 the fork: nothing is shared between them but the database, as the design's stateless processes require.
+
+Either way connections are served by service/web/connections.py's `Runner` (time limits for slow clients, a cap on
+connections, JSON answers to unparseable requests) rather than aiohttp's plain AppRunner: in one process we run it
+ourselves instead of `web.run_app`; in a worker, `load` hands aiohttp's GunicornWebWorker a coroutine that returns
+it, which that worker serves in place of building its own (aiohttp/worker.py accepts an AppRunner that way).
 """
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +23,7 @@ from aiohttp import web
 from gunicorn.app.base import BaseApplication
 
 from service.settings import Settings
+from service.web.connections import Runner
 
 GRACEFUL_SECONDS = 10
 
@@ -29,17 +37,26 @@ def serve(settings: Settings, app_factory: Callable[[Settings], web.Application]
     """Serve until stopped; the line `serving on URL` is printed once the port answers."""
     url = url_of(settings)
     if workers == 1:
-        # aiohttp calls `print` once the socket is bound: the line appears only when the URL really answers.
-        web.run_app(
-            app_factory(settings),
-            host=settings.host,
-            port=settings.port,
-            shutdown_timeout=GRACEFUL_SECONDS,
-            access_log=None,
-            print=lambda _banner: print(f"serving on {url} (Ctrl+C to stop)", flush=True),
-        )
+        asyncio.run(serve_one(settings, app_factory, url))
         return
     Supervisor(settings, app_factory, workers, url).run()
+
+
+async def serve_one(settings: Settings, app_factory: Callable[[Settings], web.Application], url: str) -> None:
+    """One process until SIGTERM or SIGINT, then a graceful stop (requests in flight get GRACEFUL_SECONDS)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, stop.set)
+    runner = Runner(app_factory(settings), settings, shutdown_timeout=GRACEFUL_SECONDS)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        # Printed once the socket listens: the line appears only when the URL really answers.
+        print(f"serving on {url} (Ctrl+C to stop)", flush=True)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
 
 
 class Supervisor(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
@@ -75,6 +92,12 @@ class Supervisor(BaseApplication):  # type: ignore[misc]  # gunicorn ships no ty
         for key, value in options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> web.Application:
+    def load(self) -> Callable[[], Any]:
         # Called in each worker after the fork (no preload): every worker opens its own pool in cleanup_ctx.
-        return self.app_factory(self.settings)
+        settings, app_factory = self.settings, self.app_factory
+
+        async def runner() -> web.AppRunner:
+            # Like aiohttp's own worker runner, it leaves the worker 95% of gunicorn's graceful timeout.
+            return Runner(app_factory(settings), settings, shutdown_timeout=GRACEFUL_SECONDS * 0.95)
+
+        return runner

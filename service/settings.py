@@ -44,6 +44,19 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) 
     return value
 
 
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0.1 <= value <= 3600:  # also refuses nan and inf
+        raise SettingsError(f"{name} must be from 0.1 to 3600 seconds, got {raw}")
+    return value
+
+
 def _networks(environ: Mapping[str, str], name: str) -> tuple[Network, ...]:
     """Addresses and CIDR ranges, separated by commas or spaces (an address is a one-address range)."""
     networks: list[Network] = []
@@ -98,6 +111,12 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = ()
     # When set, /metrics answers only `Authorization: Bearer <this>` (Prometheus' bearer_token).
     metrics_token: str | None = None
+    # Slow and abusive clients (service/web/connections.py): seconds allowed for a request's line and headers, for its
+    # body, and between requests on a kept-alive connection; connections held at once by each process.
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keepalive_timeout: float = 15.0
+    max_connections: int = 1000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -145,6 +164,10 @@ class Settings:
             phone_retention_days=_int(environ, "COMMENTS_PHONE_RETENTION_DAYS", 365, minimum=1),
             trusted_proxies=_networks(environ, "COMMENTS_TRUSTED_PROXIES"),
             metrics_token=environ.get("COMMENTS_METRICS_TOKEN", "").strip() or None,
+            header_timeout=_seconds(environ, "COMMENTS_HEADER_TIMEOUT", 10.0),
+            body_timeout=_seconds(environ, "COMMENTS_BODY_TIMEOUT", 30.0),
+            keepalive_timeout=_seconds(environ, "COMMENTS_KEEPALIVE_TIMEOUT", 15.0),
+            max_connections=_int(environ, "COMMENTS_MAX_CONNECTIONS", 1000, minimum=1),
         )
 
 

@@ -30,7 +30,10 @@ async def read_object(request: web.Request) -> dict[str, Any]:
         raise ApiError(
             413, "payload_too_large", f"the body is larger than {runtime(request).settings.max_body_bytes} bytes"
         )
-    raw = await request.read()  # aiohttp raises 413 itself past client_max_size
+    try:
+        raw = await request.read()  # aiohttp raises 413 itself past client_max_size
+    except web.RequestPayloadError:
+        raise ApiError(400, "malformed_json", "the body cannot be decoded: broken chunks or compression") from None
     try:
         decoded = raw.decode("utf-8", errors="strict")
     except UnicodeDecodeError as error:
