@@ -34,6 +34,11 @@ class Clock:
     def advance(self, seconds: float) -> None:
         self.offset += timedelta(seconds=seconds)
 
+    def start_of_a_minute(self) -> None:
+        """One second past a minute: a test of the fixed one-minute rate-limit windows then has 59 s before its
+        window turns over (and its counts start again, which made such tests fail now and then)."""
+        self.advance((61 - self().timestamp() % 60) % 60)
+
 
 @dataclass
 class Api:

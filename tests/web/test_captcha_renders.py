@@ -23,6 +23,7 @@ async def test_the_sound_of_one_challenge_is_drawn_once_however_often_it_is_play
 
 async def test_new_drawings_are_limited_per_address_but_a_drawn_one_is_still_served(make_api: ClientFactory) -> None:
     api = await make_api(captcha_render_rate_limit=2)
+    api.clock.start_of_a_minute()
     first, second, third = [await api.captcha() for _ in range(3)]
 
     answers = [await api.client.get(f"/api/v1/captchas/{challenge}/image.png") for challenge in (first, second, third)]

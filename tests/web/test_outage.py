@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from service.auth import TOKEN_PREFIX
 from tests.web.conftest import ClientFactory, bearer
 
 
@@ -16,13 +17,13 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])  # closed again when the block ends: nothing listens there
 
 
-@pytest.fixture(params=["postgres-down", "sqlite-unopenable"])
+@pytest.fixture(params=["postgres-down", "sqlite-without-schema"])
 def unreachable_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgres-down":
         return f"postgresql+asyncpg://postgres@127.0.0.1:{_closed_port()}/comments"
-    folder = tmp_path / "a-folder-not-a-database"
-    folder.mkdir()
-    return f"sqlite+aiosqlite:///{folder}"
+    # A database file the service cannot use (here: not migrated, so every statement fails operationally). An
+    # unopenable path would do too, but aiosqlite then leaves a thread that reports to the test's closed event loop.
+    return f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
 
 
 @pytest.mark.parametrize(
@@ -46,7 +47,7 @@ async def test_every_endpoint_answers_503_with_retry_after_while_the_database_is
 ) -> None:
     api = await make_api(database_url=unreachable_url)
 
-    response = await api.client.request(method, path, json=body, headers=bearer("some-token"))
+    response = await api.client.request(method, path, json=body, headers=bearer(TOKEN_PREFIX + "x" * 43))
 
     assert response.status == 503
     assert response.headers["Retry-After"] == "5"

@@ -11,6 +11,7 @@ LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
 
 async def test_behind_a_trusted_proxy_each_reader_has_their_own_limit(make_api: ClientFactory) -> None:
     api = await make_api(rate_limit=1, trusted_proxies=LOOPBACK)
+    api.clock.start_of_a_minute()
     article_id = article()
 
     first = await api.submit(article_id, headers={"X-Forwarded-For": "203.0.113.1"})
@@ -22,6 +23,7 @@ async def test_behind_a_trusted_proxy_each_reader_has_their_own_limit(make_api: 
 
 async def test_the_forwarded_header_names_the_reader_too(make_api: ClientFactory) -> None:
     api = await make_api(rate_limit=1, trusted_proxies=LOOPBACK)
+    api.clock.start_of_a_minute()
     article_id = article()
 
     first = await api.submit(article_id, headers={"Forwarded": 'for="[2001:db8::7]:4711";proto=https'})
@@ -33,6 +35,7 @@ async def test_the_forwarded_header_names_the_reader_too(make_api: ClientFactory
 
 async def test_forwarding_headers_from_an_untrusted_peer_are_ignored(make_api: ClientFactory) -> None:
     api = await make_api(rate_limit=1)
+    api.clock.start_of_a_minute()
     article_id = article()
 
     first = await api.submit(article_id, headers={"X-Forwarded-For": "203.0.113.1"})
