@@ -141,13 +141,24 @@ def _changes(state: _Fold, before: Before) -> Changes:
         elif cid in state.republished:
             republished.append(_published_row(state.queue[cid], at))
     return Changes(
-        inserted=[state.queue[cid] for cid in state.inserted],
-        updated=[state.queue[cid] for cid in state.loaded if cid in state.dirty],
-        published=published,
-        republished=republished,
-        unpublished=unpublished,
+        inserted=_by_key([state.queue[cid] for cid in state.inserted]),
+        updated=_by_key([state.queue[cid] for cid in state.loaded if cid in state.dirty]),
+        published=_by_key(published),
+        republished=_by_key(republished),
+        unpublished=sorted(unpublished, key=_uuid_order),
         articles=state.articles,
     )
+
+
+def _uuid_order(comment_id: UUID) -> int:
+    return comment_id.int
+
+
+def _by_key(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Comment ids are random: in key order, a B-tree takes a batch page by page instead of all over (SQLite's page
+    # cache is small), and both databases store a UUID in an order that its integer value follows.
+    rows.sort(key=lambda row: row["comment_id"].int)
+    return rows
 
 
 def _published_row(row: QueueRow, at: Published) -> dict[str, Any]:
