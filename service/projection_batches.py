@@ -24,22 +24,6 @@ from service.eventstore import RecordedEvent
 
 # A moderation_queue row by column name, as loaded and as written.
 QueueRow = dict[str, Any]
-# The queue columns an event may change; the others are fixed at submission.
-MUTABLE = (
-    "status",
-    "visible",
-    "version",
-    "author_name",
-    "phone",
-    "title",
-    "body",
-    "client_hash",
-    "report_count",
-    "report_reasons",
-    "reason_code",
-    "updated_at",
-    "erased",
-)
 CommentChange = CommentApproved | CommentRejected | CommentHidden | CommentRestored | CommentEdited | CommentReported
 
 
@@ -145,13 +129,9 @@ def _changes(state: _Fold, before: Before) -> Changes:
         updated=_by_key([state.queue[cid] for cid in state.loaded if cid in state.dirty]),
         published=_by_key(published),
         republished=_by_key(republished),
-        unpublished=sorted(unpublished, key=_uuid_order),
+        unpublished=unpublished,
         articles=state.articles,
     )
-
-
-def _uuid_order(comment_id: UUID) -> int:
-    return comment_id.int
 
 
 def _by_key(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,10 +14,28 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from service import bulk
 from service.bulk import one_of
 from service.eventstore import RecordedEvent
-from service.projection_batches import MUTABLE, Before, Changes, Published, Wanted, fold, wanted
+from service.projection_batches import Before, Changes, Published, Wanted, fold, wanted
 from service.tables import articles, checkpoints, moderation_queue, published_comments
 
 CHECKPOINT = "views"
+# The queue columns an event may change; the others are fixed at submission.
+MUTABLE = (
+    "status",
+    "visible",
+    "version",
+    "author_name",
+    "phone",
+    "title",
+    "body",
+    "client_hash",
+    "report_count",
+    "report_reasons",
+    "reason_code",
+    "updated_at",
+    "erased",
+)
+# And the published row's: its comment and article are its for good.
+PUBLISHED_MUTABLE = ("author_name", "title", "body", "published_at", "position")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +66,9 @@ async def apply(
 ) -> None:
     """Apply events in position order; events at or before the checkpoint are skipped, so replays are harmless.
 
-    However many events: one query per view loads the rows they touch, they are folded in memory, and each
-    view is written with a few set-based statements.
+    However many events (one command's, a batch append's, a rebuild's batch): one query loads the queue rows they
+    touch with whether each is published, projection_batches.fold() folds them in memory, and each view is written
+    with a few set-based statements. Article rows are never read: their counts move by a delta in SQL.
     """
     if not recorded:
         return
@@ -111,11 +130,8 @@ async def write(conn: AsyncConnection, views: Views, changes: Changes) -> None:
     await _write_articles(conn, a, changes)
 
 
-PUBLISHED_MUTABLE = ("author_name", "title", "body", "published_at", "position")
-
-
 async def _write_articles(conn: AsyncConnection, a: sa.Table, changes: Changes) -> None:
-    # Counts move by a delta in SQL and missing rows are inserted with ON CONFLICT DO NOTHING, so a batch never
+    # Missing rows are inserted with ON CONFLICT DO NOTHING and counts move by a delta in SQL, so a batch never
     # needs to read an article row first.
     created = [
         {"article_id": article_id, "moderation": None, "closed": False, "published_count": 0, "changed_position": 0}
