@@ -36,30 +36,60 @@ def _to_json(value: Any) -> Any:
     return value
 
 
-_HINTS: dict[str, dict[str, Any]] = {}
+Converter = Callable[[Any], Any]
 
 
-def _hints(kind: type) -> dict[str, Any]:
-    if kind.__name__ not in _HINTS:
-        _HINTS[kind.__name__] = typing.get_type_hints(kind)
-    return _HINTS[kind.__name__]
+def _flag(value: Any) -> Flag:
+    return Flag(**{key: value[key] for key in ("code", "field", "detail") if key in value})
 
 
-def _from_json(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
+def _converter(hint: Any) -> Converter | None:
+    """How a JSON value becomes the field's type; None when it already is (a str, a bool, a number)."""
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        return _from_json(options[0], value)
+        return _converter(options[0])
     if hint is UUID:
-        return UUID(value)
+        return UUID
     if origin is tuple:
         (item_hint, _ellipsis) = typing.get_args(hint)
-        return tuple(_from_json(item_hint, item) for item in value)
+        item = _converter(item_hint)
+        if item is None:
+            return tuple
+        return lambda value: tuple(item(element) for element in value)
     if hint is Flag:
-        return Flag(**{key: value[key] for key in ("code", "field", "detail") if key in value})
-    return value
+        return _flag
+    return None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Plan:
+    """One event type's fields, worked out once: a replay decodes a million events with it."""
+
+    cls: type[Event]
+    # (name, personal, value when the key is shredded, converter)
+    fields: tuple[tuple[str, bool, Any, Converter | None], ...]
+
+
+_PLANS: dict[str, _Plan] = {}
+
+
+def _plan(kind: str) -> _Plan:
+    plan = _PLANS.get(kind)
+    if plan is None:
+        cls = EVENT_TYPES.get(kind)
+        if cls is None:
+            raise UnknownEventType(kind)
+        hints = typing.get_type_hints(cls)
+        plan = _PLANS[kind] = _Plan(
+            cls,
+            tuple(
+                # Optional personal fields (phone, address hash) read as absent; the texts as "(erased)".
+                (f.name, f.name in cls.PII, None if f.default is None else ERASED, _converter(hints[f.name]))
+                for f in dataclasses.fields(cls)
+            ),
+        )
+    return plan
 
 
 def encode(event: Event) -> tuple[str, int, dict[str, Any], dict[str, Any] | None]:
@@ -75,21 +105,15 @@ def encode(event: Event) -> tuple[str, int, dict[str, Any], dict[str, Any] | Non
 
 def decode(kind: str, schema_version: int, data: dict[str, Any], pii: dict[str, Any] | None) -> Event:
     """Rebuild an event; personal fields whose key was shredded read as "(erased)" (phone as None)."""
-    cls = EVENT_TYPES.get(kind)
-    if cls is None:
-        raise UnknownEventType(kind)
+    plan = _plan(kind)
     while schema_version < SCHEMA_VERSIONS[kind]:
         data = UPCASTERS[(kind, schema_version)](data)
         schema_version += 1
-    hints = _hints(cls)
     values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name in cls.PII:
-            if pii is None:
-                # Optional personal fields (phone, address hash) read as absent; the texts as "(erased)".
-                values[f.name] = None if f.default is None else ERASED
-            else:
-                values[f.name] = pii.get(f.name)
-        elif f.name in data:
-            values[f.name] = _from_json(hints[f.name], data[f.name])
-    return cls(**values)
+    for name, personal, shredded, convert in plan.fields:
+        if personal:
+            values[name] = shredded if pii is None else pii.get(name)
+        elif name in data:
+            value = data[name]
+            values[name] = value if convert is None or value is None else convert(value)
+    return plan.cls(**values)

@@ -7,6 +7,7 @@ import hmac
 import json
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.bulk import one_of
 from service.tables import subject_keys
 
 NONCE_BYTES = 12
@@ -107,6 +109,9 @@ class Vault:
 
 
 class VaultSession:
+    """The unwrapped keys of one operation (a command, or one batch of a replay), so it holds as many keys as that
+    operation has subjects and no more: a replay of the whole log takes a new session per batch."""
+
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
         self._keys: dict[str, bytes | None] = {}
@@ -118,6 +123,20 @@ class VaultSession:
             )
             self._keys[subject_id] = None if wrapped is None else self.vault.unwrap(subject_id, wrapped)
         return self._keys[subject_id]
+
+    async def preload(self, conn: AsyncConnection, subject_ids: Iterable[str]) -> None:
+        """Unwrap the keys of many subjects with one query, instead of one query per subject."""
+        missing = {subject for subject in subject_ids if subject not in self._keys}
+        if not missing:
+            return
+        self._keys.update(dict.fromkeys(missing))  # a shredded subject stays None
+        found = await conn.execute(
+            sa.select(subject_keys.c.subject_id, subject_keys.c.wrapped_key).where(
+                one_of(conn.dialect.name, subject_keys.c.subject_id, missing)
+            )
+        )
+        for subject, wrapped in found:
+            self._keys[subject] = self.vault.unwrap(subject, wrapped)
 
     async def key_for_writing(self, conn: AsyncConnection, subject_id: str, now: datetime) -> bytes:
         key = await self._key(conn, subject_id)

@@ -191,15 +191,46 @@ def _recorded(row: Mapping[Any, Any], event: Event, *, pii_readable: bool) -> Re
 
 
 async def _decode_rows(conn: AsyncConnection, vault: VaultSession, rows: Sequence[sa.Row[Any]]) -> list[RecordedEvent]:
+    """Rows of `select(events)` (so in the table's column order) as events; a replay decodes every event through
+    here, so it unpacks tuples and fetches every subject's key in one query up front."""
+    await vault.preload(conn, {(row.meta or {}).get("subject", "") for row in rows if row.pii is not None})
     decoded: list[RecordedEvent] = []
-    for row in rows:
-        mapping = row._mapping
+    append = decoded.append
+    for (
+        position,
+        event_id,
+        stream_id,
+        version,
+        kind,
+        schema_version,
+        data,
+        pii,
+        meta,
+        actor,
+        recorded_at,
+        prev_hash,
+        hash_,
+    ) in map(tuple, rows):
         personal: dict[str, Any] | None = None
-        if mapping["pii"] is not None:
-            subject = (mapping["meta"] or {}).get("subject", "")
-            personal = await vault.open(conn, subject, mapping["event_id"].bytes, bytes(mapping["pii"]))
-        event = codec.decode(mapping["type"], mapping["schema_version"], mapping["data"], personal)
-        decoded.append(_recorded(mapping, event, pii_readable=mapping["pii"] is None or personal is not None))
+        if pii is not None:
+            personal = await vault.open(conn, (meta or {}).get("subject", ""), event_id.bytes, bytes(pii))
+        append(
+            RecordedEvent(
+                position=position,
+                event_id=event_id,
+                stream_id=stream_id,
+                stream_version=version,
+                type=kind,
+                schema_version=schema_version,
+                event=codec.decode(kind, schema_version, data, personal),
+                actor=actor,
+                recorded_at=utc(recorded_at),
+                meta=meta or {},
+                pii_readable=pii is None or personal is not None,
+                prev_hash=prev_hash,
+                hash=hash_,
+            )
+        )
     return decoded
 
 

@@ -4,27 +4,38 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, assert_never
+from typing import Any
+from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.codec import ERASED
-from service.events import (
-    ArticleSettingsChanged,
-    CommentApproved,
-    CommentEdited,
-    CommentHidden,
-    CommentRejected,
-    CommentReported,
-    CommentRestored,
-    CommentSubmitted,
-    SubjectErased,
-)
+from service import bulk
+from service.bulk import one_of
 from service.eventstore import RecordedEvent
+from service.projection_batches import Before, Changes, Published, Wanted, fold, wanted
 from service.tables import articles, checkpoints, moderation_queue, published_comments
 
 CHECKPOINT = "views"
+# The queue columns an event may change; the others are fixed at submission.
+MUTABLE = (
+    "status",
+    "visible",
+    "version",
+    "author_name",
+    "phone",
+    "title",
+    "body",
+    "client_hash",
+    "report_count",
+    "report_reasons",
+    "reason_code",
+    "updated_at",
+    "erased",
+)
+# And the published row's: its comment and article are its for good.
+PUBLISHED_MUTABLE = ("author_name", "title", "body", "published_at", "position")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,233 +64,97 @@ async def save_checkpoint(conn: AsyncConnection, position: int, name: str = CHEC
 async def apply(
     conn: AsyncConnection, recorded: Sequence[RecordedEvent], views: Views = LIVE, *, track: bool = True
 ) -> None:
-    """Apply events in position order; events at or before the checkpoint are skipped, so replays are harmless."""
+    """Apply events in position order; events at or before the checkpoint are skipped, so replays are harmless.
+
+    However many events (one command's, a batch append's, a rebuild's batch): one query loads the queue rows they
+    touch with whether each is published, projection_batches.fold() folds them in memory, and each view is written
+    with a few set-based statements. Article rows are never read: their counts move by a delta in SQL.
+    """
     if not recorded:
         return
     done = await checkpoint(conn) if track else 0
-    for item in recorded:
-        if item.position > done:
-            await _apply_one(conn, views, item)
+    batch = [item for item in recorded if item.position > done] if recorded[0].position <= done else recorded
+    if batch:
+        before = await load(conn, views, wanted(batch))
+        await write(conn, views, fold(before, batch))
     if track and recorded[-1].position > done:
         await save_checkpoint(conn, recorded[-1].position)
 
 
-async def _ensure_article(conn: AsyncConnection, views: Views, article_id: str) -> None:
-    t = views.articles
-    exists = await conn.scalar(sa.select(t.c.article_id).where(t.c.article_id == article_id))
-    if exists is None:
-        await conn.execute(
-            sa.insert(t).values(
-                article_id=article_id, moderation=None, closed=False, published_count=0, changed_position=0
-            )
-        )
-
-
-async def _touch_article(conn: AsyncConnection, views: Views, article_id: str, position: int, delta: int) -> None:
-    t = views.articles
-    await conn.execute(
-        sa.update(t)
-        .where(t.c.article_id == article_id)
-        .values(published_count=t.c.published_count + delta, changed_position=position)
-    )
-
-
-async def _queue_row(conn: AsyncConnection, views: Views, comment_id: object) -> sa.RowMapping | None:
-    row = (await conn.execute(sa.select(views.queue).where(views.queue.c.comment_id == comment_id))).first()
-    return None if row is None else row._mapping
-
-
-async def _publish(conn: AsyncConnection, views: Views, row: sa.RowMapping, item: RecordedEvent) -> None:
-    await conn.execute(
-        sa.insert(views.published).values(
-            comment_id=row["comment_id"],
-            article_id=row["article_id"],
-            parent_id=row["parent_id"],
-            author_name=row["author_name"],
-            title=row["title"],
-            body=row["body"],
-            published_at=item.recorded_at,
-            position=item.position,
-        )
-    )
-    await _touch_article(conn, views, row["article_id"], item.position, +1)
-
-
-async def _unpublish(conn: AsyncConnection, views: Views, row: sa.RowMapping, item: RecordedEvent) -> None:
-    deleted = await conn.execute(sa.delete(views.published).where(views.published.c.comment_id == row["comment_id"]))
-    if deleted.rowcount:
-        await _touch_article(conn, views, row["article_id"], item.position, -1)
-
-
-async def _set_status(
-    conn: AsyncConnection, views: Views, item: RecordedEvent, row: sa.RowMapping, **values: Any
-) -> None:
-    was_visible = bool(row["visible"])
-    await conn.execute(
-        sa.update(views.queue)
-        .where(views.queue.c.comment_id == row["comment_id"])
-        .values(version=item.stream_version, updated_at=item.recorded_at, **values)
-    )
-    now_visible = values.get("visible", was_visible)
-    if now_visible and not was_visible:
-        await _publish(conn, views, row, item)
-    elif was_visible and not now_visible:
-        await _unpublish(conn, views, row, item)
-
-
-async def _apply_one(conn: AsyncConnection, views: Views, item: RecordedEvent) -> None:
-    # A match that ends in assert_never: an event type added to the union but not here is a mypy error, not an
-    # event that silently projects nothing.
-    event = item.event
-    match event:
-        case CommentSubmitted():
-            await _apply_submitted(conn, views, item, event)
-        case ArticleSettingsChanged():
-            await _apply_settings(conn, views, item, event)
-        case SubjectErased():
-            await _apply_erased(conn, views, item, event)
-        case (
-            CommentApproved()
-            | CommentRejected()
-            | CommentHidden()
-            | CommentRestored()
-            | CommentEdited()
-            | CommentReported()
-        ):
-            await _apply_to_comment(conn, views, item, event)
-        case _:
-            assert_never(event)
-
-
-CommentChange = CommentApproved | CommentRejected | CommentHidden | CommentRestored | CommentEdited | CommentReported
-
-
-async def _apply_to_comment(conn: AsyncConnection, views: Views, item: RecordedEvent, event: CommentChange) -> None:
-    row = await _queue_row(conn, views, event.comment_id)
-    if row is None:
-        return  # a comment the view never saw (impossible in a consistent log); nothing to update
-    match event:
-        case CommentApproved():
-            await _set_status(conn, views, item, row, **_decided("approved", None))
-        case CommentRejected():
-            await _set_status(conn, views, item, row, **_decided("rejected", event.reason_code))
-        case CommentHidden():
-            await _set_status(conn, views, item, row, **_decided("hidden", event.reason_code))
-        case CommentRestored() if row["status"] == "hidden":
-            await _set_status(conn, views, item, row, status="approved", visible=True, reason_code=None)
-        case CommentRestored():
-            # A restored rejection goes back to the queue, unpublished.
-            await _set_status(conn, views, item, row, status="pending", visible=False, reason_code=None)
-        case CommentEdited():
-            await _apply_edited(conn, views, item, event, row)
-        case CommentReported():
-            await _apply_reported(conn, views, item, event, row)
-        case _:
-            assert_never(event)
-
-
-def _decided(status: str, reason_code: str | None) -> dict[str, Any]:
-    """A moderator's decision: the new status and reason, published only when approved, open reports settled."""
-    return {
-        "status": status,
-        "visible": status == "approved",
-        "reason_code": reason_code,
-        "report_count": 0,
-        "report_reasons": [],
-    }
-
-
-async def _apply_settings(
-    conn: AsyncConnection, views: Views, item: RecordedEvent, event: ArticleSettingsChanged
-) -> None:
-    await _ensure_article(conn, views, event.article_id)
-    await conn.execute(
-        sa.update(views.articles)
-        .where(views.articles.c.article_id == event.article_id)
-        # The published list shows whether the article is closed, so its ETag must move too.
-        .values(moderation=event.moderation, closed=event.closed, changed_position=item.position)
-    )
-
-
-async def _apply_edited(
-    conn: AsyncConnection, views: Views, item: RecordedEvent, event: CommentEdited, row: sa.RowMapping
-) -> None:
-    await conn.execute(
-        sa.update(views.queue)
-        .where(views.queue.c.comment_id == event.comment_id)
-        .values(title=event.title, body=event.body, version=item.stream_version, updated_at=item.recorded_at)
-    )
-    changed = await conn.execute(
-        sa.update(views.published)
-        .where(views.published.c.comment_id == event.comment_id)
-        .values(title=event.title, body=event.body)
-    )
-    if changed.rowcount:
-        await _touch_article(conn, views, row["article_id"], item.position, 0)
-
-
-async def _apply_reported(
-    conn: AsyncConnection, views: Views, item: RecordedEvent, event: CommentReported, row: sa.RowMapping
-) -> None:
-    reasons = [*row["report_reasons"], event.reason]
-    await conn.execute(
-        sa.update(views.queue)
-        .where(views.queue.c.comment_id == event.comment_id)
-        .values(
-            report_count=row["report_count"] + 1,
-            report_reasons=reasons,
-            version=item.stream_version,
-            updated_at=item.recorded_at,
-        )
-    )
-
-
-async def _apply_submitted(conn: AsyncConnection, views: Views, item: RecordedEvent, event: CommentSubmitted) -> None:
-    await _ensure_article(conn, views, event.article_id)
-    erased = not item.pii_readable
-    values = {
-        "comment_id": event.comment_id,
-        "article_id": event.article_id,
-        "parent_id": event.parent_id,
-        "status": "pending",
-        "visible": event.visible,
-        "version": item.stream_version,
-        "subject_id": event.subject_id,
-        "author_name": event.author_name,
-        "phone": event.phone,
-        "title": event.title,
-        "body": event.body,
-        # An erased subject's comment replays with no address hash, as the live view was left by the erasure.
-        "client_hash": None if erased else event.client_hash,
-        "flags": [{"code": f.code, "field": f.field, "detail": f.detail} for f in event.flags],
-        "report_count": 0,
-        "report_reasons": [],
-        "reason_code": None,
-        "submitted_at": item.recorded_at,
-        "updated_at": item.recorded_at,
-        "erased": erased,
-    }
-    await conn.execute(sa.insert(views.queue).values(**values))
-    if event.visible:
-        row = await _queue_row(conn, views, event.comment_id)
-        assert row is not None
-        await _publish(conn, views, row, item)
-
-
-async def _apply_erased(conn: AsyncConnection, views: Views, item: RecordedEvent, event: SubjectErased) -> None:
+async def load(conn: AsyncConnection, views: Views, want: Wanted) -> Before:
+    """The queue rows a batch needs, with whether each is published: one query, two when it erases a subject."""
     q, p = views.queue, views.published
-    comment_ids = (await conn.execute(sa.select(q.c.comment_id).where(q.c.subject_id == event.subject_id))).scalars()
-    ids = list(comment_ids)
-    if not ids:
-        return
-    await conn.execute(
-        sa.update(q)
-        .where(q.c.comment_id.in_(ids))
-        .values(author_name=ERASED, phone=None, title=ERASED, body=ERASED, erased=True, client_hash=None)
-    )
-    touched = (await conn.execute(sa.select(p.c.article_id).where(p.c.comment_id.in_(ids)).distinct())).scalars()
-    for article_id in list(touched):
-        await _touch_article(conn, views, article_id, item.position, 0)
-    await conn.execute(
-        sa.update(p).where(p.c.comment_id.in_(ids)).values(author_name=ERASED, title=ERASED, body=ERASED)
-    )
+    joined = sa.select(q, p.c.published_at, p.c.position).select_from(q.outerjoin(p, p.c.comment_id == q.c.comment_id))
+    # Two queries rather than one with OR: each keeps to its own index (the primary key, the subject's).
+    statements = []
+    if want.comment_ids:
+        statements.append(joined.where(one_of(conn.dialect.name, q.c.comment_id, want.comment_ids)))
+    if want.subject_ids:
+        statements.append(joined.where(one_of(conn.dialect.name, q.c.subject_id, want.subject_ids)))
+    queue: dict[UUID, dict[str, Any]] = {}
+    published: dict[UUID, Published] = {}
+    for statement in statements:
+        for row in await conn.execute(statement):
+            values = dict(row._mapping)
+            published_at, position = values.pop("published_at"), values.pop("position")
+            queue[values["comment_id"]] = values
+            if position is not None:
+                published[values["comment_id"]] = Published(published_at, int(position))
+    return Before(queue, published)
+
+
+async def write(conn: AsyncConnection, views: Views, changes: Changes) -> None:
+    """Write a folded batch: multi-row inserts and executemany updates, a handful of statements per view."""
+    q, p, a = views.queue, views.published, views.articles
+    if changes.inserted:
+        await bulk.insert(conn, q, changes.inserted)
+    if changes.updated:
+        await bulk.executemany(
+            conn,
+            sa.update(q).where(q.c.comment_id == sa.bindparam("key")),
+            [{"key": row["comment_id"], **{name: row[name] for name in MUTABLE}} for row in changes.updated],
+        )
+    if changes.unpublished:
+        await conn.execute(sa.delete(p).where(one_of(conn.dialect.name, p.c.comment_id, changes.unpublished)))
+    if changes.published:
+        await bulk.insert(conn, p, changes.published)
+    if changes.republished:
+        await bulk.executemany(
+            conn,
+            sa.update(p).where(p.c.comment_id == sa.bindparam("key")),
+            [
+                {"key": row["comment_id"], **{name: row[name] for name in PUBLISHED_MUTABLE}}
+                for row in changes.republished
+            ],
+        )
+    await _write_articles(conn, a, changes)
+
+
+async def _write_articles(conn: AsyncConnection, a: sa.Table, changes: Changes) -> None:
+    # Missing rows are inserted with ON CONFLICT DO NOTHING and counts move by a delta in SQL, so a batch never
+    # needs to read an article row first.
+    created = [
+        {"article_id": article_id, "moderation": None, "closed": False, "published_count": 0, "changed_position": 0}
+        for article_id, change in changes.articles.items()
+        if change.created
+    ]
+    if created:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        await bulk.executemany(conn, dialect.insert(a).on_conflict_do_nothing(index_elements=[a.c.article_id]), created)
+    counted: list[dict[str, Any]] = []
+    configured: list[dict[str, Any]] = []
+    for article_id, change in changes.articles.items():
+        if change.changed_position is None:
+            continue
+        values = {"key": article_id, "delta": change.delta, "changed_position": change.changed_position}
+        if change.settings is None:
+            counted.append(values)
+        else:
+            moderation, closed = change.settings
+            configured.append({**values, "moderation": moderation, "closed": closed})
+    moved = sa.update(a).where(a.c.article_id == sa.bindparam("key"))
+    moved = moved.values(published_count=a.c.published_count + sa.bindparam("delta", type_=sa.Integer))
+    if counted:
+        await bulk.executemany(conn, moved, counted)
+    if configured:
+        await bulk.executemany(conn, moved, configured)
