@@ -11,12 +11,13 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_PREFIX = "sqlite+aiosqlite:///"
 BUSY_TIMEOUT_MS = 30_000
-# Without a pre-ping, a connection the server dropped fails the one statement that finds it (SQLAlchemy then
-# discards the whole pool's stale connections); recycling bounds how long an idle connection may sit.
+# No pre-ping (a round trip per checkout): a connection the server closed (a restart, a terminated backend) is
+# dropped at checkout from its socket's state alone; recycling bounds how long an idle connection may sit.
 POOL_RECYCLE_SECONDS = 1800
 
 
@@ -76,9 +77,20 @@ def connect(url: str, **engine_options: Any) -> Database:
         reader = engine.execution_options(autocommit_read=True)
     else:
         engine = create_async_engine(url, pool_recycle=POOL_RECYCLE_SECONDS, hide_parameters=True, **engine_options)
+        _drop_closed_connections(engine)
         # asyncpg in autocommit sends the statement alone: no BEGIN before it, no ROLLBACK after.
         reader = engine.execution_options(isolation_level="AUTOCOMMIT")
     return Database(engine=engine, writer=engine.execution_options(take_write_lock=True), reader=reader)
+
+
+def _drop_closed_connections(engine: AsyncEngine) -> None:
+    # What pool_pre_ping did with a round trip, told by asyncpg's own state: it sees the server close the socket.
+    # The pool then tries another connection (or opens one). A connection that drops mid-statement still fails
+    # that one statement, as it did with the pre-ping: the error middleware answers 500 and logs it.
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.driver_connection.is_closed():
+            raise DisconnectionError("the server closed this pooled connection")
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
