@@ -104,7 +104,8 @@ async def list_comments(request: web.Request) -> web.Response:
         raise validation_failed({"order": "invalid_choice"}, "order is oldest or newest")
     order: published.Order = "oldest" if raw_order == "oldest" else "newest"
     query = published.PageQuery(article_id, page, per_page, order)
-    found = await published.page(rt.db, rt.pages, query, if_none_match=request.headers.get("If-None-Match", ""))
+    if_none_match = request.headers.get("If-None-Match", "")
+    found = await published.page(rt.db, rt.changes, rt.pages, query, if_none_match=if_none_match)
     headers = {"ETag": found.etag, "Cache-Control": "no-cache"}
     if found.body is None:
         return web.Response(status=304, headers=headers)
@@ -122,7 +123,7 @@ async def counts(request: web.Request) -> web.Response:
         )
     if any(not ARTICLE_ID.fullmatch(article_id) for article_id in wanted):
         raise validation_failed({"article_id": "invalid"})
-    return json_response({"counts": await published.counts(runtime(request).db, wanted)})
+    return json_response({"counts": await published.counts(runtime(request).changes, wanted)})
 
 
 @routes.post("/api/v1/comments/{comment_id}/reports")
