@@ -80,6 +80,8 @@ class Settings:
     seal_every_minutes: int = 60
     # `python -m service retention` erases phone subjects whose newest comment is older than this.
     phone_retention_days: int = 365
+    # How long a shared cache (a CDN) may serve the public lists and counts without asking (s-maxage); 0: no-cache.
+    cdn_max_age: int = 10
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -124,6 +126,7 @@ class Settings:
             seal_every_events=_int(environ, "COMMENTS_SEAL_EVERY_EVENTS", 1000),
             seal_every_minutes=_int(environ, "COMMENTS_SEAL_EVERY_MINUTES", 60),
             phone_retention_days=_int(environ, "COMMENTS_PHONE_RETENTION_DAYS", 365, minimum=1),
+            cdn_max_age=_int(environ, "COMMENTS_CDN_MAX_AGE", 10),
         )
 
 

@@ -120,6 +120,29 @@ async def test_counts_follow_approvals_hides_and_erasures_here_at_once_and_elsew
     assert await counts(elsewhere, article_id) == {article_id: 1}
 
 
+async def test_public_reads_tell_a_cdn_how_long_it_may_serve_them(make_api: ClientFactory) -> None:
+    api = await make_api(cdn_max_age=15)
+    url = f"/api/v1/articles/{article()}/comments"
+    expected = "public, max-age=0, s-maxage=15, stale-while-revalidate=30"
+
+    page = await api.client.get(url, headers={"Origin": "https://news.example"})
+    revalidated = await api.client.get(url, headers={"If-None-Match": page.headers["ETag"]})
+    counted = await api.client.get("/api/v1/counts", params={"article_id": "a-1"})
+
+    assert [r.headers["Cache-Control"] for r in (page, revalidated, counted)] == [expected] * 3
+    assert revalidated.status == 304
+    assert "Origin" in page.headers.getall("Vary")
+
+
+async def test_with_no_cdn_age_public_reads_are_revalidated_every_time(make_api: ClientFactory) -> None:
+    api = await make_api(cdn_max_age=0)
+
+    page = await api.client.get(f"/api/v1/articles/{article()}/comments")
+    counted = await api.client.get("/api/v1/counts", params={"article_id": "a-1"})
+
+    assert page.headers["Cache-Control"] == counted.headers["Cache-Control"] == "no-cache"
+
+
 async def test_reads_and_writes_go_on_after_the_database_drops_every_connection(make_api: ClientFactory) -> None:
     api = await make_api(moderation=Moderation.POST)
     if not api.settings.database_url.startswith("postgresql"):
