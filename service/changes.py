@@ -112,6 +112,11 @@ class ChangeFeed:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
 
+    @property
+    def seen(self) -> int | None:
+        """The projection checkpoint every cached state reflects; None until the first look at it."""
+        return self._seen
+
     # --- reads ----------------------------------------------------------------------------------------------
 
     def wrote(self) -> None:

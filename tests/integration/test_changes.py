@@ -47,7 +47,8 @@ def new_article() -> str:
 async def running(feed: ChangeFeed) -> AsyncIterator[ChangeFeed]:
     feed.start()
     try:
-        await feed.catch_up()  # the first look, so a test's own counting starts after it
+        # The poll's first look, so that a test's counting of statements starts after it.
+        assert await eventually(lambda: _looked(feed))
         yield feed
     finally:
         await feed.stop()
@@ -100,6 +101,10 @@ async def terminate(pid: int) -> None:
         assert await admin.fetchval("SELECT pg_terminate_backend($1)", pid)
     finally:
         await admin.close()
+
+
+async def _looked(feed: ChangeFeed) -> bool:
+    return feed.seen is not None
 
 
 async def shows(feed: ChangeFeed, article_id: str, count: int) -> bool:
