@@ -84,8 +84,6 @@ class ChangeFeed:
         self._stopping = asyncio.Event()
         self.listener_pid: int | None = None  # the LISTEN connection's server process, while connected
         self.connects = 0
-        self.hits = 0
-        self.loads = 0
 
     # --- lifecycle ------------------------------------------------------------------------------------------
 
@@ -128,7 +126,6 @@ class ChangeFeed:
         found = self._states.get(article_id)
         if found is not None:
             self._states.move_to_end(article_id)
-            self.hits += 1
             return found
         return (await self._load([article_id]))[article_id]
 
@@ -144,14 +141,12 @@ class ChangeFeed:
             else:
                 self._states.move_to_end(article_id)
                 found[article_id] = state
-        self.hits += len(found)
         if missing:
             found.update(await self._load(missing))
         return {article_id: found[article_id] for article_id in article_ids}
 
     async def _load(self, article_ids: Sequence[str]) -> dict[str, ArticleState]:
         epoch = self._epoch
-        self.loads += 1
         async with self._db.read() as conn:
             rows = await conn.execute(_STATE.where(articles.c.article_id.in_(article_ids)))
             loaded = {str(row.article_id): _state(row) for row in rows}
@@ -227,6 +222,9 @@ class ChangeFeed:
             except (SQLAlchemyError, OSError) as error:
                 # Reads keep answering from memory meanwhile: with the database down nothing can change either.
                 log.warning("the change feed could not read the checkpoint", extra={"error": type(error).__name__})
+            except Exception:
+                # Never let the poll die: a feed that stopped learning would serve stale states for good.
+                log.exception("the change feed's poll failed; trying again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self._poll_seconds)
 
@@ -241,6 +239,9 @@ class ChangeFeed:
                 delay = first  # it was connected: a fresh loss starts the back-off again
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
                 log.warning("the change feed's LISTEN connection failed", extra={"error": type(error).__name__})
+            except Exception:
+                # Whatever broke, the checkpoint check covers meanwhile; listening again is what matters.
+                log.exception("the change feed's listener failed; connecting again")
             await asyncio.sleep(delay)
             delay = min(delay * 2, longest)
 
