@@ -58,7 +58,7 @@ async def audit_verify(db: Database, settings: Settings, seals_file: Path | None
     exported = read_seals(seals_file) if seals_file is not None else []
     if any(seal.public_key != key.public_bytes for seal in exported):
         err("note: some exported seals were signed by another key than this service's (checked with their own)")
-    async with db.read() as conn:
+    async with db.snapshot() as conn:
         result = await seals.verify(conn, key, exported)
     print(json.dumps(result, ensure_ascii=False))
     if not result["ok"]:
@@ -97,7 +97,7 @@ async def export(db: Database, settings: Settings, output: Path | None) -> int:
     progress = Progress("exported {done}/{total} events") if to_file or sys.stderr.isatty() else None
     done = 0
     with written(output) as stream:
-        async with db.read() as conn:
+        async with db.snapshot() as conn:
             total, _hash = await eventstore.head(conn)
             async for found in history.batches(conn, vault, history.LogFilter(), upto=total):
                 stream.write(b"".join(history.ndjson_line(item) for item in found))

@@ -11,9 +11,9 @@ MAX_BYTES = 64 * 1024 * 1024
 
 @dataclass(slots=True)
 class PageCache:
-    """Entries never go stale: the key holds the article's `changed_position`, read from the database on every
-    request, so a change in any process makes a new key and the old entry simply ages out. No timers, no
-    cross-process messages needed for correctness."""
+    """Entries never go stale: the key holds the article's `changed_position` as the change feed knows it
+    (service/changes.py), so a change makes a new key and the old entry simply ages out. Only a rebuild, which
+    puts every row back at the position it had, clears the cache (through the feed)."""
 
     max_pages: int = MAX_PAGES
     max_bytes: int = MAX_BYTES
@@ -41,6 +41,10 @@ class PageCache:
         while len(self._pages) > self.max_pages or self.size > self.max_bytes:
             _, dropped = self._pages.popitem(last=False)
             self.size -= len(dropped)
+
+    def clear(self) -> None:
+        self._pages.clear()
+        self.size = 0
 
     def __len__(self) -> int:
         return len(self._pages)

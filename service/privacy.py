@@ -184,7 +184,7 @@ async def subject_export(db: Database, vault: Vault, phone: str, *, now: datetim
     """Everything held on one phone number, for a data-access request: comments, events, reports, key metadata."""
     # Only the lookup row links the number to a subject: after an erasure it is gone, and so is every link.
     subject_id = await phone_subject(db, vault, phone, now) or ""
-    async with db.read() as conn:
+    async with db.snapshot() as conn:
         key_created = await conn.scalar(
             sa.select(subject_keys.c.created_at).where(subject_keys.c.subject_id == subject_id)
         )

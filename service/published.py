@@ -12,6 +12,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
+from service.changes import ArticleState, ChangeFeed
 from service.db import Database, iso, utc
 from service.pagecache import PageCache
 from service.tables import articles, published_comments
@@ -63,38 +64,47 @@ def etag_of(article_id: str, changed_position: int, query: tuple[object, ...]) -
     return f'W/"{changed_position}-{detail}-{zlib.crc32(article_id.encode()):08x}"'
 
 
-async def page(db: Database, cache: PageCache, query: PageQuery, *, if_none_match: str = "") -> Page:
-    """One page of the article's published comments; rendered pages are cached by the position of the article's
-    last change, so a change anywhere makes a new key and nothing stale is ever served."""
+async def page(
+    db: Database, changes: ChangeFeed, cache: PageCache, query: PageQuery, *, if_none_match: str = ""
+) -> Page:
+    """One page of the article's published comments. The change feed knows the article's position from memory,
+    so a 304 or a page already rendered costs no statement; a miss reads the page's rows and nothing else.
+
+    Rendered pages are cached by the position of the article's last change: a change anywhere makes a new key,
+    and nothing older than the feed's view of the article is ever served.
+    """
+    article = await changes.state(query.article_id)
+    etag = etag_of(query.article_id, article.changed_position, (query.page, query.per_page, query.order))
+    if etag in if_none_match:
+        return Page(etag, None)
+    key = (query.article_id, article.changed_position, query.page, query.per_page, query.order)
+    if (cached := cache.get(key)) is not None:
+        return Page(etag, cached)
+    position = published_comments.c.position
     async with db.read() as conn:
-        article = (
-            await conn.execute(
-                sa.select(articles.c.published_count, articles.c.changed_position, articles.c.closed).where(
-                    articles.c.article_id == query.article_id
-                )
-            )
-        ).first()
-        changed = int(article.changed_position) if article else 0
-        etag = etag_of(query.article_id, changed, (query.page, query.per_page, query.order))
-        if etag in if_none_match:
-            return Page(etag, None)
-        key = (query.article_id, changed, query.page, query.per_page, query.order)
-        if (cached := cache.get(key)) is not None:
-            return Page(etag, cached)
-        position = published_comments.c.position
         rows = (
             await conn.execute(
-                sa.select(published_comments)
+                sa.select(published_comments, *_ARTICLE)
+                .join(articles, articles.c.article_id == published_comments.c.article_id)
                 .where(published_comments.c.article_id == query.article_id)
                 .order_by(position if query.order == "oldest" else position.desc())
                 .limit(query.per_page)
                 .offset((query.page - 1) * query.per_page)
             )
         ).all()
+    if rows:
+        # The rows carry the article as of their own snapshot: never older than the feed's, perhaps newer (another
+        # process's change not learnt yet). Total, items and key then agree, and the feed learns it at once.
+        shown = ArticleState(int(rows[0].changed_position), int(rows[0].published_count), bool(rows[0].closed))
+        changes.saw(query.article_id, shown)
+        if shown.changed_position != article.changed_position:
+            etag = etag_of(query.article_id, shown.changed_position, (query.page, query.per_page, query.order))
+            key = (query.article_id, shown.changed_position, query.page, query.per_page, query.order)
+        article = shown
     body = {
         "article_id": query.article_id,
-        "total": int(article.published_count) if article else 0,
-        "closed": bool(article.closed) if article else False,
+        "total": article.published_count,
+        "closed": article.closed,
         "page": query.page,
         "per_page": query.per_page,
         "items": [_comment(row).view() for row in rows],
@@ -104,14 +114,11 @@ async def page(db: Database, cache: PageCache, query: PageQuery, *, if_none_matc
     return Page(etag, rendered)
 
 
-async def counts(db: Database, article_ids: Sequence[str]) -> dict[str, int]:
-    """Published comments per article, 0 for an article nobody commented on (or that does not exist)."""
-    async with db.read() as conn:
-        rows = await conn.execute(
-            sa.select(articles.c.article_id, articles.c.published_count).where(articles.c.article_id.in_(article_ids))
-        )
-        found = {row.article_id: int(row.published_count) for row in rows}
-    return {article_id: found.get(article_id, 0) for article_id in article_ids}
+async def counts(changes: ChangeFeed, article_ids: Sequence[str]) -> dict[str, int]:
+    """Published comments per article, 0 for an article nobody commented on (or that does not exist), from the
+    change feed's memory: only articles it has not seen yet cost a query, all of them together."""
+    states = await changes.states(article_ids)
+    return {article_id: state.published_count for article_id, state in states.items()}
 
 
 async def all_of(db: Database, article_id: str) -> list[PublishedComment]:
@@ -125,6 +132,9 @@ async def all_of(db: Database, article_id: str) -> list[PublishedComment]:
             )
         ).all()
     return [_comment(row) for row in rows]
+
+
+_ARTICLE = (articles.c.changed_position, articles.c.published_count, articles.c.closed)
 
 
 def _comment(row: Any) -> PublishedComment:

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from service.changes import ChangeFeed
 from service.crypto import Keyring, Vault
 from service.db import Database, utcnow
 from service.flags import Screener
@@ -25,6 +26,8 @@ class Runtime:
     vault: Vault
     # CAPTCHA images and sounds are CPU-bound (PIL, wave): they run here, never on the event loop.
     renderer: ThreadPoolExecutor
+    # What readers' pages show of each article, kept in memory and told of changes; it clears `pages` on a rebuild.
+    changes: ChangeFeed
     screener: Screener = field(default_factory=Screener)
     metrics: Metrics = field(default_factory=Metrics)
     pages: PageCache = field(default_factory=PageCache)

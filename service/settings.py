@@ -117,6 +117,8 @@ class Settings:
     body_timeout: float = 30.0
     keepalive_timeout: float = 15.0
     max_connections: int = 1000
+    # How long a shared cache (a CDN) may serve the public lists and counts without asking (s-maxage); 0: no-cache.
+    cdn_max_age: int = 10
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -168,6 +170,7 @@ class Settings:
             body_timeout=_seconds(environ, "COMMENTS_BODY_TIMEOUT", 30.0),
             keepalive_timeout=_seconds(environ, "COMMENTS_KEEPALIVE_TIMEOUT", 15.0),
             max_connections=_int(environ, "COMMENTS_MAX_CONNECTIONS", 1000, minimum=1),
+            cdn_max_age=_int(environ, "COMMENTS_CDN_MAX_AGE", 10),
         )
 
 

@@ -146,7 +146,8 @@ published_comments = sa.Table(
     sa.Index(None, "article_id", "position"),
 )
 
-articles = sa.Table("articles", metadata, *_article_columns())
+# The change feed (service/changes.py) asks for the articles changed since a position: an index seek, not a scan.
+articles = sa.Table("articles", metadata, *_article_columns(), sa.Index(None, "changed_position"))
 
 # --- operational state (not events)
 claims = sa.Table(

@@ -6,8 +6,9 @@ import asyncio
 import os
 import shutil
 import socket
+import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,6 +29,9 @@ settings.load_profile("project")
 
 PG_URL = os.environ.get("COMMENTS_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-the-rules"
+# The longest any test waits for another process's change to show (the documented bound is 0.1 s on SQLite and the
+# NOTIFY latency on PostgreSQL, 1 s through the fallback): generous, because the machine running tests may be busy.
+SETTLE_SECONDS = 10.0
 BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgres", id="postgres", marks=pytest.mark.postgres)]
 
 
@@ -153,3 +157,14 @@ async def fresh_db(fresh_database_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 def vault() -> Vault:
     return Vault(Keyring.from_secret(TEST_SECRET))
+
+
+async def eventually(probe: Callable[[], Awaitable[bool]], seconds: float = SETTLE_SECONDS) -> bool:
+    """Whether `probe` comes true within `seconds`, asking every 10 ms: a bounded wait, never a fixed sleep."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if await probe():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.01)

@@ -11,8 +11,10 @@ from datetime import datetime
 from aiohttp import web
 
 from service import flags, maintenance, seals
+from service.changes import ChangeFeed
 from service.crypto import Keyring, Vault, master_secret
 from service.db import connect, utcnow
+from service.pagecache import PageCache
 from service.runtime import Runtime
 from service.settings import Settings
 from service.subscribers import Subscribers
@@ -49,12 +51,17 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
     async def resources(app: web.Application) -> AsyncIterator[None]:
         db = connect(settings.database_url)
         renderer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="captcha-render")
+        pages = PageCache()
+        changes = ChangeFeed(db, on_reset=pages.clear)
+        changes.start()
         app[runtime_key] = Runtime(
             settings=settings,
             db=db,
             keyring=keyring,
             vault=Vault(keyring),
             renderer=renderer,
+            changes=changes,
+            pages=pages,
             clock=clock,
             screener=screener,
             subscribers=subscribers,
@@ -76,6 +83,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await changes.stop()
         renderer.shutdown(wait=True, cancel_futures=True)
         await db.dispose()
 

@@ -55,7 +55,7 @@ async def comment_history(request: web.Request) -> web.Response:
     rt = runtime(request)
     comment_id = comment_id_of(request)
     at = moment(request, "at")
-    async with rt.db.read() as conn:
+    async with rt.db.snapshot() as conn:
         found = await eventstore.read_stream(conn, rt.vault.session(), comment_stream(comment_id))
     if not found:
         raise not_found("no such comment")
@@ -83,7 +83,7 @@ async def _stream(request: web.Request, selection: LogFilter, after: int) -> web
     )
     response.enable_chunked_encoding()
     await response.prepare(request)
-    async with rt.db.read() as conn:
+    async with rt.db.snapshot() as conn:
         async for found in history.batches(conn, rt.vault, selection, after=after):
             await response.write(b"".join(history.ndjson_line(item) for item in found))
     await response.write_eof()
@@ -99,7 +99,7 @@ async def log(request: web.Request) -> web.StreamResponse:
     if wants_ndjson(request):
         return await _stream(request, selection, after)
     limit = query_int(request, "limit", 100, 1, 1000)
-    async with rt.db.read() as conn:
+    async with rt.db.snapshot() as conn:
         found = await history.page(conn, rt.vault, selection, after=after, limit=limit)
     next_after = found[-1].position if len(found) == limit else None
     return json_response({"items": [event_view(item) for item in found], "next_after": next_after})
@@ -122,6 +122,6 @@ async def verify(request: web.Request) -> web.Response:
     """Recompute the chain and check the database's seals against it."""
     await require(request, "auditor")
     rt = runtime(request)
-    async with rt.db.read() as conn:
+    async with rt.db.snapshot() as conn:
         result = await seals.verify(conn, request.app[seal_key])
     return json_response(result)

@@ -16,6 +16,15 @@ from service.web.requests import article_id_of, client_address, comment_id_of, i
 from service.web.runtime import runtime
 
 routes = web.RouteTableDef()
+# A CDN may go on serving a public read this long past s-maxage while it fetches a fresh copy in the background.
+STALE_WHILE_REVALIDATE_SECONDS = 30
+
+
+def public_cache_control(cdn_max_age: int) -> str:
+    """Browsers always revalidate (max-age=0, with the ETag); a shared cache may answer for `cdn_max_age` seconds."""
+    if cdn_max_age <= 0:
+        return "no-cache"
+    return f"public, max-age=0, s-maxage={cdn_max_age}, stale-while-revalidate={STALE_WHILE_REVALIDATE_SECONDS}"
 
 
 def _submission_view(outcome: Outcome) -> dict[str, Any]:
@@ -104,8 +113,9 @@ async def list_comments(request: web.Request) -> web.Response:
         raise validation_failed({"order": "invalid_choice"}, "order is oldest or newest")
     order: published.Order = "oldest" if raw_order == "oldest" else "newest"
     query = published.PageQuery(article_id, page, per_page, order)
-    found = await published.page(rt.db, rt.pages, query, if_none_match=request.headers.get("If-None-Match", ""))
-    headers = {"ETag": found.etag, "Cache-Control": "no-cache"}
+    if_none_match = request.headers.get("If-None-Match", "")
+    found = await published.page(rt.db, rt.changes, rt.pages, query, if_none_match=if_none_match)
+    headers = {"ETag": found.etag, "Cache-Control": public_cache_control(rt.settings.cdn_max_age)}
     if found.body is None:
         return web.Response(status=304, headers=headers)
     return web.Response(body=found.body, content_type="application/json", charset="utf-8", headers=headers)
@@ -123,7 +133,9 @@ async def counts(request: web.Request) -> web.Response:
         )
     if any(not ARTICLE_ID.fullmatch(article_id) for article_id in wanted):
         raise validation_failed({"article_id": "invalid"})
-    return json_response({"counts": await published.counts(runtime(request).db, wanted)})
+    rt = runtime(request)
+    headers = {"Cache-Control": public_cache_control(rt.settings.cdn_max_age)}
+    return json_response({"counts": await published.counts(rt.changes, wanted)}, headers=headers)
 
 
 @routes.post("/api/v1/comments/{comment_id}/reports")

@@ -77,7 +77,7 @@ async def history(request: web.Request) -> web.Response:
     await require(request, "moderator")
     rt = runtime(request)
     comment_id = comment_id_of(request)
-    async with rt.db.read() as conn:
+    async with rt.db.snapshot() as conn:
         events = await eventstore.read_stream(conn, rt.vault.session(), comment_stream(comment_id))
     if not events:
         raise not_found("no such comment")

@@ -134,7 +134,7 @@ Bản demo · <a href="/moderation/">Trang kiểm duyệt</a> · <a href="/opena
 @routes.get("/")
 async def index(request: web.Request) -> web.Response:
     stories = demo_articles()
-    counts = await published.counts(runtime(request).db, [story.article_id for story in stories])
+    counts = await published.counts(runtime(request).changes, [story.article_id for story in stories])
     items = "\n".join(_story_item(story, counts[story.article_id]) for story in stories)
     listing = f'<ul class="stories">\n{items}\n</ul>' if stories else '<p class="empty">Chưa có bài viết mẫu nào.</p>'
     content = f"""<section class="intro">

@@ -13,6 +13,7 @@ import pytest
 
 from service import challenges, published, queue, submissions
 from service.auth import Principal
+from service.changes import ChangeFeed
 from service.commands import ApproveComment
 from service.crypto import Keyring, Vault
 from service.db import Database
@@ -39,16 +40,25 @@ class Clock:
 async def make_runtime(db: Database, tmp_path: Path) -> AsyncIterator[Callable[..., Runtime]]:
     renderer = ThreadPoolExecutor(max_workers=1)
     keyring = Keyring.from_secret(TEST_SECRET)
+    changes = ChangeFeed(db)
+    changes.start()
 
     def make(**overrides: object) -> Runtime:
         base = Settings.from_env({"COMMENTS_CAPTCHA_TEST_ANSWER": ANSWER, "COMMENTS_DATA_DIR": str(tmp_path)})
         lifted: dict[str, object] = {"min_submit_seconds": 0, "rate_limit": 0, "captcha_rate_limit": 0}
         settings = replace(base, **(lifted | overrides))  # type: ignore[arg-type]
         return Runtime(
-            settings=settings, db=db, keyring=keyring, vault=Vault(keyring), renderer=renderer, clock=Clock()
+            settings=settings,
+            db=db,
+            keyring=keyring,
+            vault=Vault(keyring),
+            renderer=renderer,
+            clock=Clock(),
+            changes=changes,
         )
 
     yield make
+    await changes.stop()
     renderer.shutdown(wait=True)
 
 
@@ -164,12 +174,13 @@ async def test_an_approved_comment_is_on_the_published_page(make_runtime: Callab
     approve = ApproveComment(comment_id=comment_id, moderator="an", expected_version=1)
     await queue.decide(rt, Principal(name="an", role="moderator"), approve, meta={})
 
-    page = await published.page(rt.db, PageCache(), published.PageQuery(article_id))
+    page = await published.page(rt.db, rt.changes, PageCache(), published.PageQuery(article_id))
 
     assert page.body is not None
     assert "Nội dung đã duyệt." in page.body.decode("utf-8")
-    assert await published.counts(rt.db, [article_id, "nobody-here"]) == {article_id: 1, "nobody-here": 0}
-    again = await published.page(rt.db, PageCache(), published.PageQuery(article_id), if_none_match=page.etag)
+    assert await published.counts(rt.changes, [article_id, "nobody-here"]) == {article_id: 1, "nobody-here": 0}
+    query = published.PageQuery(article_id)
+    again = await published.page(rt.db, rt.changes, PageCache(), query, if_none_match=page.etag)
     assert again.body is None
 
 

@@ -60,11 +60,18 @@ def test_every_documented_variable_is_read() -> None:
         ({"COMMENTS_SECRET_KEY": "short"}, "COMMENTS_SECRET_KEY"),
         ({"COMMENTS_CAPTCHA_TEST_ANSWER": "TEST1"}, "COMMENTS_CAPTCHA_TEST_ANSWER"),
         ({"COMMENTS_BANNED_WORDS": "/nonexistent/banned.txt"}, "COMMENTS_BANNED_WORDS"),
+        ({"COMMENTS_CDN_MAX_AGE": "-5"}, "COMMENTS_CDN_MAX_AGE"),
     ],
 )
 def test_a_bad_setting_is_refused_by_name(environ: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(environ)
+
+
+def test_the_cdn_may_keep_public_reads_ten_seconds_unless_told_otherwise() -> None:
+    assert Settings.from_env({}).cdn_max_age == 10
+    assert Settings.from_env({"COMMENTS_CDN_MAX_AGE": "60"}).cdn_max_age == 60
+    assert Settings.from_env({"COMMENTS_CDN_MAX_AGE": "0"}).cdn_max_age == 0
 
 
 def test_the_development_key_lives_beside_the_sqlite_file() -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from service import auth
+from service import auth, logs
 from service.db import connect
 from service.settings import Settings
 from service.web.app import create_app
@@ -129,3 +131,17 @@ def make_api(aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]], bas
 @pytest.fixture
 async def api(make_api: ClientFactory) -> Api:
     return await make_api()
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """Every log record of the test, as the service writes them in production (JSON lines, masked)."""
+    buffer = io.StringIO()
+    handler = logs.json_handler(buffer)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield buffer
+    root.removeHandler(handler)
+    root.setLevel(level)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from service import cli_audit, logs
+from service import cli_audit
 from service.db import connect
 from service.redact import MaskingFilter
 from service.text import casefold_nfc, fold_diacritics
@@ -76,20 +76,6 @@ async def every_table_leaks(database_url: str) -> dict[str, set[str]]:
     finally:
         await db.dispose()
     return found
-
-
-@pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
-    """Every log record of the test, as the service writes them in production (JSON lines, masked)."""
-    buffer = io.StringIO()
-    handler = logs.json_handler(buffer)
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    yield buffer
-    root.removeHandler(handler)
-    root.setLevel(level)
 
 
 async def _two_comments_by_one_reader(api: Api, article_id: str, moderator: str) -> list[str]:

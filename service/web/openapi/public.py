@@ -179,6 +179,13 @@ def _submit_comment() -> Json:
     )
 
 
+CDN_CACHING = (
+    "`Cache-Control: public, max-age=0, s-maxage=N, stale-while-revalidate=30`, N being the service's "
+    "`COMMENTS_CDN_MAX_AGE` (10 by default; with 0, `no-cache`): browsers revalidate every time, a CDN may answer "
+    "for N seconds, and N + 30 while it refetches."
+)
+
+
 def _list_comments() -> Json:
     return operation(
         "listComments",
@@ -190,6 +197,7 @@ def _list_comments() -> Json:
             "404": common("NotFound"),
             "422": common("ValidationFailed"),
         },
+        description=CDN_CACHING,
         parameters=(
             ref("parameters", "ArticleId"),
             query("page", "The page, from 1.", integer(1, 100_000, default=1)),
@@ -225,7 +233,11 @@ def _count_paths() -> Json:
                 "countComments",
                 "Published comment counts of several articles",
                 "public",
-                {"200": response("The counts.", "Counts"), "422": common("ValidationFailed")},
+                {
+                    "200": response("The counts.", "Counts", headers=("Cache-Control",)),
+                    "422": common("ValidationFailed"),
+                },
+                description=CDN_CACHING,
                 parameters=(articles | {"required": True},),
             )
         }
