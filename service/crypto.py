@@ -7,6 +7,7 @@ import hmac
 import json
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -95,8 +96,8 @@ class Vault:
         self.keyring = keyring
         self._wrap = AESGCM(keyring.wrapping)
 
-    def session(self) -> VaultSession:
-        return VaultSession(self)
+    def session(self, *, defer_new_keys: bool = False) -> VaultSession:
+        return VaultSession(self, defer_new_keys=defer_new_keys)
 
     def wrap(self, subject_id: str, data_key: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
@@ -107,9 +108,14 @@ class Vault:
 
 
 class VaultSession:
-    def __init__(self, vault: Vault) -> None:
+    """Keys for one operation. With `defer_new_keys` (a batch of commands), the keys it creates are written by
+    save_new_keys() in one statement, before the transaction commits."""
+
+    def __init__(self, vault: Vault, *, defer_new_keys: bool = False) -> None:
         self.vault = vault
         self._keys: dict[str, bytes | None] = {}
+        self._defer = defer_new_keys
+        self._unsaved: dict[str, dict[str, Any]] = {}
 
     async def _key(self, conn: AsyncConnection, subject_id: str) -> bytes | None:
         if subject_id not in self._keys:
@@ -119,17 +125,38 @@ class VaultSession:
             self._keys[subject_id] = None if wrapped is None else self.vault.unwrap(subject_id, wrapped)
         return self._keys[subject_id]
 
+    async def preload(self, conn: AsyncConnection, subject_ids: Iterable[str]) -> None:
+        """Read the keys of many subjects in one query (those not read yet)."""
+        wanted = sorted({subject for subject in subject_ids if subject not in self._keys})
+        if not wanted:
+            return
+        rows = await conn.execute(
+            sa.select(subject_keys.c.subject_id, subject_keys.c.wrapped_key).where(
+                subject_keys.c.subject_id.in_(wanted)
+            )
+        )
+        found = {row.subject_id: row.wrapped_key for row in rows}
+        for subject in wanted:
+            wrapped = found.get(subject)
+            self._keys[subject] = None if wrapped is None else self.vault.unwrap(subject, wrapped)
+
     async def key_for_writing(self, conn: AsyncConnection, subject_id: str, now: datetime) -> bytes:
         key = await self._key(conn, subject_id)
         if key is None:
             key = AESGCM.generate_key(bit_length=256)
-            await conn.execute(
-                sa.insert(subject_keys).values(
-                    subject_id=subject_id, wrapped_key=self.vault.wrap(subject_id, key), created_at=now
-                )
-            )
+            row = {"subject_id": subject_id, "wrapped_key": self.vault.wrap(subject_id, key), "created_at": now}
+            if self._defer:
+                self._unsaved[subject_id] = row
+            else:
+                await conn.execute(sa.insert(subject_keys).values(**row))
             self._keys[subject_id] = key
         return key
+
+    async def save_new_keys(self, conn: AsyncConnection) -> None:
+        """Write the keys created since the last call (a deferring session): one multi-row insert."""
+        if self._unsaved:
+            await conn.execute(sa.insert(subject_keys), list(self._unsaved.values()))
+            self._unsaved.clear()
 
     async def seal(
         self, conn: AsyncConnection, subject_id: str, event_id: bytes, fields: dict[str, Any], now: datetime
@@ -155,7 +182,10 @@ class VaultSession:
         return fields
 
     def forget(self, subject_id: str) -> None:
+        # A key created in this batch and not saved yet is dropped as the saved one is shredded: what it sealed
+        # stays unreadable, as if it had been written and then deleted.
         self._keys[subject_id] = None
+        self._unsaved.pop(subject_id, None)
 
 
 async def shred(conn: AsyncConnection, subject_id: str) -> bool:
