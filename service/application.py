@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -26,10 +27,12 @@ from service.db import Database
 from service.eventstore import ConcurrencyError
 
 __all__ = [
+    "Batch",
     "Guard",
     "Outcome",
     "Request",
     "Result",
+    "batch",
     "handle",
     "handle_batch",
     "idempotency_scope",
@@ -100,6 +103,16 @@ async def handle_batch(db: Database, vault: Vault, requests: Sequence[Request]) 
             # The commit itself failed: whether it took effect is unknown, so nothing runs twice.
             return [error for _ in requests]
         return [await _alone(db, vault, request) for request in requests]
+
+
+@asynccontextmanager
+async def batch(db: Database, vault: Vault) -> AsyncIterator[Batch]:
+    """A Batch for a caller that drives one itself (an import): one write transaction under the log's lock, and
+    what the batch decided written when the block ends without an error (nothing at all when it raises)."""
+    async with db.write() as conn:
+        unit = await _begin(conn, vault)
+        yield unit
+        await unit.finish()
 
 
 async def _alone(db: Database, vault: Vault, request: Request) -> Result:

@@ -123,13 +123,17 @@ class Batch:
                 subjects.add(command.subject_id)
             if (event_id := request.event_id) is not None and event_id not in self._logged:
                 event_ids.add(event_id)
-        unread = streams - self._histories.keys()
-        if unread:
-            self._histories.update(await eventstore.read_streams(self.conn, self.session, unread))
+        await self.read(streams)
         if event_ids:
             found = await eventstore.find_events(self.conn, self.session, event_ids)
             self._logged.update({event_id: found.get(event_id) for event_id in event_ids})
         await self.session.preload(self.conn, subjects - {""})
+
+    async def read(self, stream_ids: Iterable[str]) -> None:
+        """Read the streams not read yet, in one query."""
+        unread = set(stream_ids) - self._histories.keys()
+        if unread:
+            self._histories.update(await eventstore.read_streams(self.conn, self.session, unread))
 
     def history(self, stream_id: str) -> list[RecordedEvent] | None:
         """The stream as this batch knows it (read, plus what the batch appended), or None when not read yet."""
