@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import eventstore
@@ -18,20 +17,22 @@ from service.batch import (
     Outcome,
     Request,
     Result,
+    Work,
     idempotency_scope,
     idempotent_event_id,
 )
 from service.commands import Command
 from service.crypto import Vault, VaultSession
 from service.db import Database
-from service.eventstore import ConcurrencyError
 
 __all__ = [
     "Batch",
+    "Front",
     "Guard",
     "Outcome",
     "Request",
     "Result",
+    "Work",
     "batch",
     "handle",
     "handle_batch",
@@ -39,9 +40,19 @@ __all__ = [
     "idempotent_event_id",
     "replay",
     "route_through",
+    "run_batch",
+    "transact",
 ]
 
-Front = Callable[[Request], Awaitable[Outcome]]
+
+class Front(Protocol):
+    """Where handle() and transact() send their work while a group committer runs for the database."""
+
+    async def handle(self, request: Request) -> Outcome: ...
+
+    async def transact(self, work: Work) -> Any: ...
+
+
 _fronts: dict[Database, Front] = {}
 
 
@@ -64,15 +75,30 @@ async def handle(
     request = Request(command=command, now=now, meta=meta, idempotency_key=idempotency_key, guard=guard)
     front = _fronts.get(db)
     if front is not None:
-        return await front(request)
+        return await front.handle(request)
     [result] = await handle_batch(db, vault, [request])
     if isinstance(result, Exception):
         raise result
     return result
 
 
+async def transact(db: Database, work: Work) -> Any:
+    """A short write of operational state (rate limits, a CAPTCHA): in the committer's next transaction where one
+    runs, so that it queues with the log's writes instead of contending for the database; else in its own.
+
+    Its writes commit when it returns and are undone when it raises, so a refusal that must leave a trace (a
+    counted hit, a consumed CAPTCHA) is returned, and raised by the caller afterwards.
+    """
+    front = _fronts.get(db)
+    if front is not None:
+        return await front.transact(work)
+    async with db.write() as conn:
+        return await work(conn)
+
+
 def route_through(db: Database, front: Front | None) -> None:
-    """Send handle()'s commands for `db` through `front` (a group committer), or, with None, straight again."""
+    """Send handle()'s and transact()'s work for `db` through `front` (a group committer), or, with None, straight
+    to the database again."""
     if front is None:
         _fronts.pop(db, None)
     else:
@@ -87,22 +113,32 @@ async def handle_batch(db: Database, vault: Vault, requests: Sequence[Request]) 
     transaction (an unpredicted unique violation, a deadlock, SQLite busy) is nobody's fault in particular: the
     commands then run again one by one, each in a transaction of its own, and each answers for itself.
     """
-    if len(requests) <= 1:
-        return [await _alone(db, vault, request) for request in requests]
+    results = await run_batch(db, vault, requests)
+    return [result if isinstance(result, Outcome | Exception) else _not_an_outcome(result) for result in results]
+
+
+async def run_batch(db: Database, vault: Vault, items: Sequence[Request | Work]) -> list[Any]:
+    """handle_batch() for commands mixed with operational work (transact()), each answered in its slot: a
+    command's Outcome or refusal, a work's value or error. Work that raises runs again alone, as on a database
+    error, so that nothing it wrote before raising commits with the others."""
+    if len(items) <= 1:
+        return [await _alone(db, vault, item) for item in items]
     committing = False
     try:
         async with db.write() as conn:
             batch = await _begin(conn, vault)
-            await batch.prefetch(requests)
-            results = [await batch.attempt(request) for request in requests]
+            await batch.prefetch(item for item in items if isinstance(item, Request))
+            results = [
+                await batch.attempt(item) if isinstance(item, Request) else await batch.perform(item) for item in items
+            ]
             await batch.finish()
             committing = True
         return results
-    except (SQLAlchemyError, ConcurrencyError) as error:
+    except Exception as error:
         if committing:
             # The commit itself failed: whether it took effect is unknown, so nothing runs twice.
-            return [error for _ in requests]
-        return [await _alone(db, vault, request) for request in requests]
+            return [error for _ in items]
+        return [await _alone(db, vault, item) for item in items]
 
 
 @asynccontextmanager
@@ -115,17 +151,23 @@ async def batch(db: Database, vault: Vault) -> AsyncIterator[Batch]:
         await unit.finish()
 
 
-async def _alone(db: Database, vault: Vault, request: Request) -> Result:
-    """One command in its own transaction: a refusal rolls back whatever its guard wrote."""
+async def _alone(db: Database, vault: Vault, item: Request | Work) -> Any:
+    """One command, or one work, in its own transaction: a refusal rolls back whatever its guard wrote."""
     try:
         async with db.write() as conn:
+            if not isinstance(item, Request):
+                return await item(conn)
             batch = await _begin(conn, vault)
-            await batch.prefetch([request])
-            outcome = await batch.run(request)
+            await batch.prefetch([item])
+            outcome = await batch.run(item)
             await batch.finish()
         return outcome
-    except Exception as error:  # the caller's own error, raised again by handle()
+    except Exception as error:
         return error
+
+
+def _not_an_outcome(result: object) -> Outcome:
+    raise TypeError(f"a command answered {type(result).__name__}")
 
 
 async def _begin(conn: AsyncConnection, vault: Vault) -> Batch:

@@ -41,6 +41,8 @@ from service.moderation import (
 )
 
 Guard = Callable[[AsyncConnection], Awaitable[None]]
+Work = Callable[[AsyncConnection], Awaitable[Any]]
+"""A short write of operational state (rate limits, a CAPTCHA) that may share a batch's transaction."""
 IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:comments-service:idempotency")
 
 
@@ -217,6 +219,11 @@ class Batch:
         elif state is not None:
             state = fold(_comment_events(recorded), state)
         return Outcome(recorded=recorded, version=final_version, state=state)
+
+    async def perform(self, work: Work) -> Any:
+        """Run `work` in the batch's transaction. What it raises is raised: the caller must not keep what it wrote
+        before raising (handle_batch then runs everything again, one by one)."""
+        return await work(self.conn)
 
     async def finish(self) -> None:
         """Write what the batch decided: new data keys, every event in one insert, then the projections."""

@@ -1,10 +1,12 @@
 """Group commit: the commands that arrive together are appended together, one transaction for all of them.
 
 Every write serialises on the log's lock, so under load each command used to wait its turn for a transaction and
-a commit of its own. The committer is one task per process that owns a queue: handle() puts its request there and
-awaits a future; the task takes whatever is waiting (up to `max_batch`), runs it through application.handle_batch
-(each command decided after the ones before it; a refusal fails no other) and answers every caller with its own
-outcome or error. Requests are taken in arrival order, so commands on one stream apply in the order they came.
+a commit of its own. The committer is one task per process that owns a queue: handle() (and transact(), for the
+short operational writes of a submission: limits, CAPTCHA) puts its work there and awaits a future; the task takes
+whatever is waiting (up to `max_batch`), runs it through application.run_batch (each command decided after the
+ones before it; a refusal fails no other) and answers every caller with its own outcome or error. Work is taken in
+arrival order, so commands on one stream apply in the order they came. On SQLite it also makes the process's
+writers queue here rather than poll for the database's one write lock.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 from service import application
-from service.application import Outcome, Request, Result
+from service.application import Outcome, Request, Work
 from service.crypto import Vault
 from service.db import Database
 
@@ -28,8 +31,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class _Job:
-    request: Request
-    answer: asyncio.Future[Outcome]
+    item: Request | Work
+    answer: asyncio.Future[Any]
 
 
 class Committer:
@@ -50,7 +53,7 @@ class Committer:
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run(), name="committer")
-        application.route_through(self.db, self.handle)
+        application.route_through(self.db, self)
 
     async def stop(self) -> None:
         """Answer everything queued, then end; later commands go straight to the database again."""
@@ -64,12 +67,19 @@ class Committer:
             self._task = None
 
     async def handle(self, request: Request) -> Outcome:
+        outcome: Outcome = await self._submit(request)
+        return outcome
+
+    async def transact(self, work: Work) -> Any:
+        return await self._submit(work)
+
+    async def _submit(self, item: Request | Work) -> Any:
         if self._task is None or self._task.done() or asyncio.get_running_loop() is not self._loop:
             # Stopped, or called from another event loop (a thread, a test's own loop): no company to wait for.
-            [result] = await application.handle_batch(self.db, self.vault, [request])
+            [result] = await application.run_batch(self.db, self.vault, [item])
             return _answer(result)
-        answer: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Job(request, answer))
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(item, answer))
         # A caller cancelled while waiting cancels `answer`: the committer then skips or ignores the job.
         return await answer
 
@@ -121,7 +131,7 @@ class Committer:
     async def _commit(self, jobs: list[_Job]) -> None:
         self.batches += 1
         try:
-            results = await application.handle_batch(self.db, self.vault, [job.request for job in jobs])
+            results = await application.run_batch(self.db, self.vault, [job.item for job in jobs])
         except Exception as error:  # handle_batch answers per slot; this is a bug, not a refusal
             log.exception("a batch of %d commands failed", len(jobs))
             results = [error for _ in jobs]
@@ -134,7 +144,7 @@ class Committer:
                 job.answer.set_result(result)
 
 
-def _answer(result: Result) -> Outcome:
+def _answer(result: Any) -> Any:
     if isinstance(result, Exception):
         raise result
     return result

@@ -19,7 +19,7 @@ from uuid import UUID, uuid4
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service import captcha, flags, ratelimit, subjects
+from service import application, captcha, flags, ratelimit, subjects
 from service.application import Outcome, handle, idempotency_scope, idempotent_event_id, replay
 from service.commands import ReportComment, SubmitComment
 from service.crypto import Vault, comment_subject
@@ -84,11 +84,15 @@ async def submit(
         return previous
 
     now = rt.clock()
-    async with rt.db.write() as conn:
-        # One transaction for the limits and the CAPTCHA: a limit's refusal commits its counted hit first (and
-        # leaves the CAPTCHA unused); past the limits the CAPTCHA is consumed, right or wrong, whatever follows.
-        await _check_limits(conn, rt, now, submission.article_id, submission.captcha_id, client_hash)
-        verdict = await captcha.verify(
+
+    async def gate(conn: AsyncConnection) -> captcha.VerifyOutcome | RateLimited:
+        # One transaction for the limits and the CAPTCHA, shared with the writes around it (application.transact):
+        # a limit's refusal is returned, so its counted hit commits and the CAPTCHA stays unused; past the limits
+        # the CAPTCHA is consumed, right or wrong, whatever follows.
+        refusal = await _check_limits(conn, rt, now, submission.article_id, submission.captcha_id, client_hash)
+        if refusal is not None:
+            return refusal
+        return await captcha.verify(
             conn,
             secret=rt.keyring.captcha,
             challenge_id=submission.captcha_id,
@@ -96,6 +100,10 @@ async def submit(
             now=now,
             consumer=idempotency_key,
         )
+
+    verdict = await application.transact(rt.db, gate)
+    if isinstance(verdict, RateLimited):
+        raise verdict
     if verdict is captcha.VerifyOutcome.DUPLICATE and event_id is not None:
         # The same request is in flight in another connection (a double click): answer what it answers.
         for _ in range(int(DUPLICATE_WAIT_SECONDS / 0.05)):
@@ -169,10 +177,12 @@ async def report(
 ) -> Outcome:
     """A reader's report on a published comment; CommentNotFound for any other (no hint that it exists)."""
     address_hash = rt.keyring.client_hash(client_address)
-    async with rt.db.write() as conn:
-        retry_after = await ratelimit.hit(
-            conn, f"report:client:{address_hash}", rt.settings.report_rate_limit, rt.clock()
-        )
+    now = rt.clock()
+
+    async def counted(conn: AsyncConnection) -> int:
+        return await ratelimit.hit(conn, f"report:client:{address_hash}", rt.settings.report_rate_limit, now)
+
+    retry_after = await application.transact(rt.db, counted)
     if retry_after:
         raise RateLimited("too many reports in a short time", retry_after)
     command = ReportComment(comment_id=comment_id, reason=reason, reporter_hash=address_hash)
@@ -186,23 +196,23 @@ async def _replayed(rt: Runtime, event_id: UUID) -> Outcome | None:
 
 async def _check_limits(
     conn: AsyncConnection, rt: Runtime, now: datetime, article_id: str, captcha_id: str, client_hash: str
-) -> None:
+) -> RateLimited | None:
+    """The time and rate limits' refusal, or None; a hit is counted (and commits) even when it refuses."""
     if rt.settings.min_submit_seconds > 0:
         challenge = await captcha.get_live(conn, captcha_id, now)
         if challenge is not None:
             ready_at = challenge.created_at + timedelta(seconds=rt.settings.min_submit_seconds)
             if now < ready_at:
                 wait = max(1, int((ready_at - now).total_seconds() + 0.999))
-                raise RateLimited("that was faster than a person types: wait a moment and send again", wait)
+                return RateLimited("that was faster than a person types: wait a moment and send again", wait)
     for bucket, limit in (
         (f"submit:client:{client_hash}", rt.settings.rate_limit),
         (f"submit:article:{article_id}", rt.settings.article_rate_limit),
     ):
         retry_after = await ratelimit.hit(conn, bucket, limit, now)
         if retry_after:
-            # Commit the counted hit, then refuse: the transaction context ends before the raise propagates.
-            await conn.commit()
-            raise RateLimited("too many comments in a short time: please wait a little", retry_after)
+            return RateLimited("too many comments in a short time: please wait a little", retry_after)
+    return None
 
 
 async def _recent_bodies(db: Database, subject_id: str | None, client_hash: str) -> list[str]:

@@ -11,14 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service import eventstore
-from service.application import Outcome, handle
+from service.application import Outcome, handle, transact
 from service.commands import ApproveComment, Command, HideComment, ReportComment, SubmitComment
 from service.committer import Committer, running
 from service.crypto import Vault
 from service.db import Database, utcnow
 from service.eventstore import ConcurrencyError
 from service.moderation import CommentNotFound
-from service.tables import events
+from service.tables import events, rate_limits
 
 TIMEOUT = 30
 
@@ -157,3 +157,32 @@ async def test_stopping_answers_the_queued_commands_and_handle_goes_direct_again
     assert [outcome.version for outcome in outcomes] == [1, 1, 1]
     assert direct.recorded[0].position == 4
     assert committer.batches == 1
+
+
+async def test_operational_work_shares_the_batch_and_keeps_nothing_when_it_raises(
+    fresh_db: Database, vault: Vault, committer: Committer
+) -> None:
+    async def counted(conn: AsyncConnection) -> int:
+        await conn.execute(sa.insert(rate_limits).values(bucket="kept", window_start=0, count=1))
+        return 7
+
+    async def broken(conn: AsyncConnection) -> int:
+        await conn.execute(sa.insert(rate_limits).values(bucket="dropped", window_start=0, count=1))
+        raise ValueError("after writing")
+
+    results = await asyncio.wait_for(
+        asyncio.gather(
+            transact(fresh_db, counted),
+            transact(fresh_db, broken),
+            handle(fresh_db, vault, _submit("article-work"), now=utcnow()),
+            return_exceptions=True,
+        ),
+        TIMEOUT,
+    )
+
+    assert results[0] == 7
+    assert isinstance(results[1], ValueError)
+    assert isinstance(results[2], Outcome)
+    async with fresh_db.read() as conn:
+        buckets = set((await conn.execute(sa.select(rate_limits.c.bucket))).scalars())
+    assert buckets == {"kept"}
