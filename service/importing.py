@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,6 +24,7 @@ IMPORT_MODERATOR = "import"
 IMPORT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:comments-service:import")
 IMPORT_BATCH = 1000
 """Commands per transaction: large enough that a transaction's fixed costs vanish, small enough to hold."""
+PARSE_STRIDE = 32
 
 
 @dataclass
@@ -119,9 +121,44 @@ async def import_ndjson(
     """
     report = ImportReport()
     bad: list[tuple[int, str]] = []
+    # The next batch is parsed while the current one waits on the database: a parser one batch ahead.
+    groups: asyncio.Queue[list[_Line] | Exception | None] = asyncio.Queue(maxsize=1)
+    parsing = asyncio.create_task(_parse(lines, batch_size, groups, bad))
+    try:
+        while (group := await groups.get()) is not None:
+            if isinstance(group, Exception):
+                raise group
+            await _import_group(db, vault, group, clock, report, bad)
+    finally:
+        parsing.cancel()
+    # Lines are judged in batches, so a refusal is known after the parse errors of the lines that follow it.
+    report.bad = [message for _, message in sorted(bad, key=lambda item: item[0])]
+    return report
+
+
+async def _parse(
+    lines: Sequence[bytes],
+    batch_size: int,
+    groups: asyncio.Queue[list[_Line] | Exception | None],
+    bad: list[tuple[int, str]],
+) -> None:
+    try:
+        await _parse_into(lines, batch_size, groups, bad)
+    except Exception as error:  # a bug, not a bad line: the importer raises it rather than wait forever
+        await groups.put(error)
+
+
+async def _parse_into(
+    lines: Sequence[bytes],
+    batch_size: int,
+    groups: asyncio.Queue[list[_Line] | Exception | None],
+    bad: list[tuple[int, str]],
+) -> None:
     group: list[_Line] = []
     size = 0
     for number, raw in enumerate(lines, start=1):
+        if number % PARSE_STRIDE == 0:
+            await asyncio.sleep(0)  # let the batch being recorded take its turn between its statements
         if not raw.strip():
             continue
         try:
@@ -136,15 +173,13 @@ async def import_ndjson(
             bad.append((number, f"line {number}: {error}"))
             continue
         if group and size + len(commands) > batch_size:
-            await _import_group(db, vault, group, clock, report, bad)
+            await groups.put(group)
             group, size = [], 0
         group.append(_Line(number, comment_id, commands))
         size += len(commands)
     if group:
-        await _import_group(db, vault, group, clock, report, bad)
-    # Lines are judged in batches, so a refusal is known after the parse errors of the lines that follow it.
-    report.bad = [message for _, message in sorted(bad, key=lambda item: item[0])]
-    return report
+        await groups.put(group)
+    await groups.put(None)
 
 
 @dataclass(frozen=True, slots=True)
