@@ -14,7 +14,7 @@ from service.application import Request
 from service.commands import ApproveComment, Command, RejectComment, SubmitComment
 from service.crypto import Vault, comment_subject
 from service.db import Database, utcnow
-from service.events import ARTICLE_ID, REASON_CODES, comment_stream
+from service.events import ARTICLE_ID, REASON_CODES, article_stream, comment_stream
 from service.moderation import DomainError
 
 FORMATS = ("ndjson",)
@@ -207,7 +207,10 @@ async def _import_group(
         # once: under the log's lock, so nothing moves them before the batch commits.
         phones = {line.phone for line in group if line.phone is not None}
         subject_of, created = await subjects.claim_many(batch.conn, vault.keyring, phones, clock())
-        await batch.read(comment_stream(line.comment_id) for line in group)
+        articles = {
+            command.article_id for line in group for command in line.commands[:1] if isinstance(command, SubmitComment)
+        }
+        await batch.read([*(comment_stream(line.comment_id) for line in group), *map(article_stream, articles)])
         sealing = [*subject_of.values(), *(comment_subject(line.comment_id) for line in group)]
         await batch.session.preload(batch.conn, sealing)
         used: set[str] = set()
