@@ -36,7 +36,9 @@ class _Job:
 
 
 class Committer:
-    """Runs handle()'s commands for one database in batches; start() routes handle() here, stop() back."""
+    """Runs handle()'s commands and transact()'s work for one database in batches; start() routes them here, stop()
+    back. A guard or a work runs inside the committer's batch: it must never call handle() or transact() itself,
+    which would wait for a batch that cannot start before it returns."""
 
     def __init__(
         self, db: Database, vault: Vault, *, max_batch: int = MAX_BATCH, linger: float = LINGER_SECONDS
@@ -132,7 +134,7 @@ class Committer:
         self.batches += 1
         try:
             results = await application.run_batch(self.db, self.vault, [job.item for job in jobs])
-        except Exception as error:  # handle_batch answers per slot; this is a bug, not a refusal
+        except Exception as error:  # run_batch answers per slot: this is a bug, not a refusal
             log.exception("a batch of %d commands failed", len(jobs))
             results = [error for _ in jobs]
         for job, result in zip(jobs, results, strict=True):
