@@ -2,84 +2,58 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from typing import Any, Protocol
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service import eventstore, projections
-from service.commands import (
-    ChangeArticleSettings,
-    Command,
-    CommentCommand,
-    EraseSubject,
-    SubmitComment,
+from service import eventstore
+from service.batch import (
+    Batch,
+    Guard,
+    Outcome,
+    Request,
+    Result,
+    Work,
+    idempotency_scope,
+    idempotent_event_id,
 )
-from service.crypto import Vault, VaultSession, shred
+from service.commands import Command
+from service.crypto import Vault, VaultSession
 from service.db import Database
-from service.events import (
-    ArticleSettingsChanged,
-    CommentEvent,
-    Event,
-    SubjectErased,
-    article_stream,
-    comment_stream,
-)
-from service.eventstore import ConcurrencyError, RecordedEvent
-from service.moderation import (
-    Article,
-    Comment,
-    CommentNotFound,
-    decide,
-    decide_article,
-    decide_submission,
-    fold,
-    fold_article,
-)
 
-Guard = Callable[[AsyncConnection], Awaitable[None]]
-IDEMPOTENCY_NAMESPACE = uuid5(NAMESPACE_URL, "urn:comments-service:idempotency")
+__all__ = [
+    "Batch",
+    "Front",
+    "Guard",
+    "Outcome",
+    "Request",
+    "Result",
+    "Work",
+    "batch",
+    "handle",
+    "handle_batch",
+    "idempotency_scope",
+    "idempotent_event_id",
+    "replay",
+    "route_through",
+    "run_batch",
+    "transact",
+]
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a command recorded; `replayed` when an earlier request with the same idempotency key did it.
+class Front(Protocol):
+    """Where handle() and transact() send their work while a group committer runs for the database."""
 
-    `state` is the comment after the command (None for other streams and for replays).
-    """
+    async def handle(self, request: Request) -> Outcome: ...
 
-    recorded: list[RecordedEvent]
-    version: int
-    replayed: bool = False
-    state: Comment | None = field(default=None, compare=False)
+    async def transact(self, work: Work) -> Any: ...
 
 
-def idempotent_event_id(scope: str, key: str) -> UUID:
-    return uuid5(IDEMPOTENCY_NAMESPACE, f"{scope}\x1f{key}")
-
-
-def idempotency_scope(command: Command) -> str:
-    """Scope keys per target so one client's key cannot collide with another action's."""
-    if isinstance(command, SubmitComment):
-        return f"submit:{command.article_id}"
-    return f"{type(command).__name__}:{command.stream}"
-
-
-async def load_comment(conn: AsyncConnection, vault: VaultSession, comment_id: UUID) -> Comment:
-    history = await eventstore.read_stream(conn, vault, comment_stream(comment_id))
-    return fold(_comment_events(history))
-
-
-def _comment_events(history: list[RecordedEvent]) -> list[CommentEvent]:
-    return [item.event for item in history if not isinstance(item.event, ArticleSettingsChanged | SubjectErased)]
-
-
-async def load_article(conn: AsyncConnection, vault: VaultSession, article_id: str) -> Article:
-    history = await eventstore.read_stream(conn, vault, article_stream(article_id))
-    return fold_article(item.event for item in history if isinstance(item.event, ArticleSettingsChanged))
+_fronts: dict[Database, Front] = {}
 
 
 async def handle(
@@ -92,23 +66,116 @@ async def handle(
     idempotency_key: str | None = None,
     guard: Guard | None = None,
 ) -> Outcome:
-    """Run one command. `guard` checks operational state (a moderator's lease) inside the same locked transaction."""
-    event_id = None if idempotency_key is None else idempotent_event_id(idempotency_scope(command), idempotency_key)
-    session = vault.session()
+    """Run one command. `guard` checks operational state (a moderator's lease) inside the same locked transaction.
+
+    Where a group committer runs for `db` (the web app starts one: service/committer.py), the command joins the
+    commands arriving with it in one transaction; elsewhere (the CLI, tests) it has a transaction of its own.
+    Either way it is decided against the state that precedes it, and what it raises is its own.
+    """
+    request = Request(command=command, now=now, meta=meta, idempotency_key=idempotency_key, guard=guard)
+    front = _fronts.get(db)
+    if front is not None:
+        return await front.handle(request)
+    [result] = await handle_batch(db, vault, [request])
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+async def transact(db: Database, work: Work) -> Any:
+    """A short write of operational state (rate limits, a CAPTCHA): in the committer's next transaction where one
+    runs, so that it queues with the log's writes instead of contending for the database; else in its own.
+
+    Its writes commit when it returns and are undone when it raises, so a refusal that must leave a trace (a
+    counted hit, a consumed CAPTCHA) is returned, and raised by the caller afterwards.
+    """
+    front = _fronts.get(db)
+    if front is not None:
+        return await front.transact(work)
     async with db.write() as conn:
-        # Take the log's lock before reading anything: load -> decide -> append is then one critical section on
-        # PostgreSQL as on SQLite (BEGIN IMMEDIATE), so the state decide() judged is the state appended to, and
-        # concurrent writes to one stream queue up instead of failing on a version they never chose.
-        head = await eventstore.lock_head(conn)
-        if guard is not None:
-            await guard(conn)
-        if event_id is not None:
-            previous = await replay(conn, session, event_id)
-            if previous is not None:
-                return previous
-        outcome = await _decide_and_append(conn, session, command, now=now, meta=meta, event_id=event_id, head=head)
-        await projections.apply(conn, outcome.recorded)
+        return await work(conn)
+
+
+def route_through(db: Database, front: Front | None) -> None:
+    """Send handle()'s and transact()'s work for `db` through `front` (a group committer), or, with None, straight
+    to the database again."""
+    if front is None:
+        _fronts.pop(db, None)
+    else:
+        _fronts[db] = front
+
+
+async def handle_batch(db: Database, vault: Vault, requests: Sequence[Request]) -> list[Result]:
+    """Run commands in order in one transaction: one lock, one insert of every event, one projection update.
+
+    Each command is decided against the state the commands before it left, and answers in its own slot: its
+    outcome, or the error that refused it, which fails no other. A database error that aborts the shared
+    transaction (an unpredicted unique violation, a deadlock, SQLite busy) is nobody's fault in particular: the
+    commands then run again one by one, each in a transaction of its own, and each answers for itself.
+    """
+    results = await run_batch(db, vault, requests)
+    return [result if isinstance(result, Outcome | Exception) else _not_an_outcome(result) for result in results]
+
+
+async def run_batch(db: Database, vault: Vault, items: Sequence[Request | Work]) -> list[Any]:
+    """handle_batch() for commands mixed with operational work (transact()), each answered in its slot: a
+    command's Outcome or refusal, a work's value or error. Work that raises runs again alone, as on a database
+    error, so that nothing it wrote before raising commits with the others."""
+    if len(items) <= 1:
+        return [await _alone(db, vault, item) for item in items]
+    committing = False
+    try:
+        async with db.write() as conn:
+            batch = await _begin(conn, vault)
+            await batch.prefetch(item for item in items if isinstance(item, Request))
+            results = [
+                await batch.attempt(item) if isinstance(item, Request) else await batch.perform(item) for item in items
+            ]
+            await batch.finish()
+            committing = True
+        return results
+    except Exception as error:
+        if committing:
+            # The commit itself failed: whether it took effect is unknown, so nothing runs twice.
+            return [error for _ in items]
+        return [await _alone(db, vault, item) for item in items]
+
+
+@asynccontextmanager
+async def batch(db: Database, vault: Vault) -> AsyncIterator[Batch]:
+    """A Batch for a caller that drives one itself (an import): one write transaction under the log's lock, and
+    what the batch decided written when the block ends without an error (nothing at all when it raises)."""
+    async with db.write() as conn:
+        unit = await _begin(conn, vault)
+        yield unit
+        await unit.finish()
+
+
+async def _alone(db: Database, vault: Vault, item: Request | Work) -> Any:
+    """One command, or one work, in its own transaction: a refusal rolls back whatever its guard wrote."""
+    try:
+        async with db.write() as conn:
+            if not isinstance(item, Request):
+                return await item(conn)
+            batch = await _begin(conn, vault)
+            await batch.prefetch([item])
+            outcome = await batch.run(item)
+            await batch.finish()
         return outcome
+    except Exception as error:
+        return error
+
+
+def _not_an_outcome(result: object) -> Outcome:
+    raise TypeError(f"a command answered {type(result).__name__}")
+
+
+async def _begin(conn: AsyncConnection, vault: Vault) -> Batch:
+    # Take the log's lock before reading anything: load -> decide -> append is then one critical section on
+    # PostgreSQL as on SQLite (BEGIN IMMEDIATE), so the state decide() judged is the state appended to, and
+    # concurrent writes to one stream queue up instead of failing on a version they never chose.
+    head = await eventstore.lock_head(conn)
+    return Batch(conn, vault.session(defer_new_keys=True), head)
 
 
 async def replay(conn: AsyncConnection, session: VaultSession, event_id: UUID) -> Outcome | None:
@@ -116,74 +183,3 @@ async def replay(conn: AsyncConnection, session: VaultSession, event_id: UUID) -
     if first is None:
         return None
     return Outcome(recorded=[first], version=first.stream_version, replayed=True)
-
-
-async def _decide_and_append(
-    conn: AsyncConnection,
-    session: VaultSession,
-    command: Command,
-    *,
-    now: datetime,
-    meta: Mapping[str, Any] | None,
-    event_id: UUID | None,
-    head: tuple[int, str],
-) -> Outcome:
-    history = await eventstore.read_stream(conn, session, command.stream)
-    version = history[-1].stream_version if history else 0
-    if command.expected_version is not None and command.expected_version != version:
-        raise ConcurrencyError(command.stream, command.expected_version, version)
-    new_events: list[Event]
-    subject_id: str | None = None
-    state: Comment | None = None
-    match command:
-        case SubmitComment():
-            if history:
-                raise ConcurrencyError(command.stream, 0, version)
-            article = await load_article(conn, session, command.article_id)
-            parent = None if command.parent_id is None else await load_comment(conn, session, command.parent_id)
-            new_events = list(decide_submission(article, parent, command))
-        case ChangeArticleSettings():
-            article_events = [item.event for item in history if isinstance(item.event, ArticleSettingsChanged)]
-            new_events = list(decide_article(fold_article(article_events), command))
-        case EraseSubject():
-            await shred(conn, command.subject_id)
-            session.forget(command.subject_id)
-            new_events = [
-                SubjectErased(subject_id=command.subject_id, requested_by=command.requested_by, reason=command.reason)
-            ]
-        case _:
-            state = fold(_comment_events(history))
-            if state.version == 0:
-                raise CommentNotFound("no such comment")
-            if not history[0].pii_readable:
-                state = replace(state, erased=True)
-            subject_id = state.subject_id
-            new_events = list(decide(state, _as_comment_command(command)))
-    recorded = await eventstore.append(
-        conn,
-        session,
-        command.stream,
-        new_events,
-        expected_version=version,
-        actor=command.actor,
-        now=now,
-        meta=meta,
-        subject_id=subject_id,
-        event_ids=None if event_id is None else [event_id, *_more_ids(event_id, len(new_events) - 1)],
-        head=head,
-    )
-    final_version = recorded[-1].stream_version if recorded else version
-    if isinstance(command, SubmitComment):
-        state = fold(_comment_events(recorded))
-    elif state is not None:
-        state = fold(_comment_events(recorded), state)
-    return Outcome(recorded=recorded, version=final_version, state=state)
-
-
-def _as_comment_command(command: Command) -> CommentCommand:
-    assert not isinstance(command, SubmitComment | ChangeArticleSettings | EraseSubject)
-    return command
-
-
-def _more_ids(first: UUID, count: int) -> list[UUID]:
-    return [uuid5(first, str(index)) for index in range(1, count + 1)]

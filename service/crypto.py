@@ -97,8 +97,8 @@ class Vault:
         self.keyring = keyring
         self._wrap = AESGCM(keyring.wrapping)
 
-    def session(self) -> VaultSession:
-        return VaultSession(self)
+    def session(self, *, defer_new_keys: bool = False) -> VaultSession:
+        return VaultSession(self, defer_new_keys=defer_new_keys)
 
     def wrap(self, subject_id: str, data_key: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
@@ -109,12 +109,15 @@ class Vault:
 
 
 class VaultSession:
-    """The unwrapped keys of one operation (a command, or one batch of a replay), so it holds as many keys as that
-    operation has subjects and no more: a replay of the whole log takes a new session per batch."""
+    """The unwrapped keys of one operation (a command, a batch of commands, or one batch of a replay), so it holds
+    as many keys as that operation has subjects and no more. With `defer_new_keys` (a batch of commands), the keys it
+    creates are written by save_new_keys() in one statement, before the transaction commits."""
 
-    def __init__(self, vault: Vault) -> None:
+    def __init__(self, vault: Vault, *, defer_new_keys: bool = False) -> None:
         self.vault = vault
         self._keys: dict[str, bytes | None] = {}
+        self._defer = defer_new_keys
+        self._unsaved: dict[str, dict[str, Any]] = {}
 
     async def _key(self, conn: AsyncConnection, subject_id: str) -> bytes | None:
         if subject_id not in self._keys:
@@ -142,13 +145,19 @@ class VaultSession:
         key = await self._key(conn, subject_id)
         if key is None:
             key = AESGCM.generate_key(bit_length=256)
-            await conn.execute(
-                sa.insert(subject_keys).values(
-                    subject_id=subject_id, wrapped_key=self.vault.wrap(subject_id, key), created_at=now
-                )
-            )
+            row = {"subject_id": subject_id, "wrapped_key": self.vault.wrap(subject_id, key), "created_at": now}
+            if self._defer:
+                self._unsaved[subject_id] = row
+            else:
+                await conn.execute(sa.insert(subject_keys).values(**row))
             self._keys[subject_id] = key
         return key
+
+    async def save_new_keys(self, conn: AsyncConnection) -> None:
+        """Write the keys created since the last call (a deferring session): one multi-row insert."""
+        if self._unsaved:
+            await conn.execute(sa.insert(subject_keys), list(self._unsaved.values()))
+            self._unsaved.clear()
 
     async def seal(
         self, conn: AsyncConnection, subject_id: str, event_id: bytes, fields: dict[str, Any], now: datetime
@@ -174,7 +183,10 @@ class VaultSession:
         return fields
 
     def forget(self, subject_id: str) -> None:
+        # A key created in this batch and not saved yet is dropped as the saved one is shredded: what it sealed
+        # stays unreadable, as if it had been written and then deleted.
         self._keys[subject_id] = None
+        self._unsaved.pop(subject_id, None)
 
 
 async def shred(conn: AsyncConnection, subject_id: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -105,6 +105,82 @@ def _subject_of(event: Event, subject_id: str | None) -> str | None:
     return subject_id
 
 
+class Appends:
+    """Events bound for the log in one transaction that holds its lock, from any number of streams.
+
+    add() seals and chains each stream's events as it comes (positions and the hash chain run on from the head,
+    gapless and in order); write() inserts every row in one statement and moves the head. The caller judged each
+    stream's version under the lock; UNIQUE(stream_id, stream_version) stays the final arbiter at write().
+    """
+
+    def __init__(self, head: tuple[int, str]) -> None:
+        self.position, self.hash = head
+        self.rows: list[dict[str, Any]] = []
+
+    async def add(
+        self,
+        conn: AsyncConnection,
+        vault: VaultSession,
+        stream_id: str,
+        new_events: Sequence[Event],
+        *,
+        expected_version: int,
+        actor: str,
+        now: datetime,
+        meta: Mapping[str, Any] | None = None,
+        subject_id: str | None = None,
+        event_ids: Sequence[UUID] | None = None,
+    ) -> list[RecordedEvent]:
+        """Seal and chain events for `stream_id` at `expected_version`; nothing is kept when it raises."""
+        ids = list(event_ids) if event_ids is not None else [uuid4() for _ in new_events]
+        position, prev_hash = self.position, self.hash
+        recorded: list[RecordedEvent] = []
+        rows: list[dict[str, Any]] = []
+        for offset, (event, event_id) in enumerate(zip(new_events, ids, strict=True), start=1):
+            kind, schema_version, data, personal = codec.encode(event)
+            subject = _subject_of(event, subject_id)
+            row_meta = dict(meta or {})
+            sealed: bytes | None = None
+            if personal is not None:
+                if subject is None:
+                    raise ValueError(f"{kind} carries personal data but no subject was named")
+                row_meta["subject"] = subject
+                sealed = await vault.seal(conn, subject, event_id.bytes, personal, now)
+            row = {
+                "position": position + offset,
+                "event_id": event_id,
+                "stream_id": stream_id,
+                "stream_version": expected_version + offset,
+                "type": kind,
+                "schema_version": schema_version,
+                "data": data,
+                "pii": sealed,
+                "meta": row_meta,
+                "actor": actor,
+                "recorded_at": utc(now),
+                "prev_hash": prev_hash,
+            }
+            row["hash"] = prev_hash = chain_hash(prev_hash, row)
+            rows.append(row)
+            recorded.append(_recorded(row, event, pii_readable=True))
+        self.rows.extend(rows)
+        self.position, self.hash = position + len(rows), prev_hash
+        return recorded
+
+    async def write(self, conn: AsyncConnection) -> None:
+        """Insert every row added (one statement) and move the head; ConcurrencyError when a version was taken."""
+        if not self.rows:
+            return
+        try:
+            await conn.execute(sa.insert(events), self.rows)
+        except IntegrityError as error:
+            # The unique (stream_id, stream_version) is the final arbiter of a lost race.
+            first = self.rows[0]
+            raise ConcurrencyError(first["stream_id"], first["stream_version"] - 1, first["stream_version"]) from error
+        await conn.execute(sa.update(log_head).where(log_head.c.id == 1).values(position=self.position, hash=self.hash))
+        self.rows = []
+
+
 async def append(
     conn: AsyncConnection,
     vault: VaultSession,
@@ -123,52 +199,28 @@ async def append(
 
     `subject_id` names whose data key seals the personal fields of events that do not carry it themselves
     (an edit of a comment); `event_ids` lets a retried request reuse its idempotency key; `head` is what
-    lock_head() returned to a caller that already holds the lock in this transaction.
+    lock_head() returned to a caller that already holds the lock in this transaction. Many streams at once:
+    Appends.
     """
     if not new_events:
         return []
-    position, prev_hash = head if head is not None else await lock_head(conn)
+    appends = Appends(head if head is not None else await lock_head(conn))
     actual = await stream_version(conn, stream_id)
     if actual != expected_version:
         raise ConcurrencyError(stream_id, expected_version, actual)
-    ids = list(event_ids) if event_ids is not None else [uuid4() for _ in new_events]
-    recorded: list[RecordedEvent] = []
-    rows: list[dict[str, Any]] = []
-    for offset, (event, event_id) in enumerate(zip(new_events, ids, strict=True), start=1):
-        kind, schema_version, data, personal = codec.encode(event)
-        subject = _subject_of(event, subject_id)
-        row_meta = dict(meta or {})
-        sealed: bytes | None = None
-        if personal is not None:
-            if subject is None:
-                raise ValueError(f"{kind} carries personal data but no subject was named")
-            row_meta["subject"] = subject
-            sealed = await vault.seal(conn, subject, event_id.bytes, personal, now)
-        row = {
-            "position": position + offset,
-            "event_id": event_id,
-            "stream_id": stream_id,
-            "stream_version": expected_version + offset,
-            "type": kind,
-            "schema_version": schema_version,
-            "data": data,
-            "pii": sealed,
-            "meta": row_meta,
-            "actor": actor,
-            "recorded_at": utc(now),
-            "prev_hash": prev_hash,
-        }
-        row["hash"] = prev_hash = chain_hash(prev_hash, row)
-        rows.append(row)
-        recorded.append(_recorded(row, event, pii_readable=True))
-    try:
-        await conn.execute(sa.insert(events), rows)
-    except IntegrityError as error:
-        # The unique (stream_id, stream_version) is the final arbiter of a lost race.
-        raise ConcurrencyError(stream_id, expected_version, expected_version + 1) from error
-    await conn.execute(
-        sa.update(log_head).where(log_head.c.id == 1).values(position=rows[-1]["position"], hash=prev_hash)
+    recorded = await appends.add(
+        conn,
+        vault,
+        stream_id,
+        new_events,
+        expected_version=expected_version,
+        actor=actor,
+        now=now,
+        meta=meta,
+        subject_id=subject_id,
+        event_ids=event_ids,
     )
+    await appends.write(conn)
     return recorded
 
 
@@ -241,6 +293,27 @@ async def read_stream(conn: AsyncConnection, vault: VaultSession, stream_id: str
     return await _decode_rows(conn, vault, rows)
 
 
+async def read_streams(
+    conn: AsyncConnection, vault: VaultSession, stream_ids: Iterable[str]
+) -> dict[str, list[RecordedEvent]]:
+    """Several streams in one query (a batch of commands): every id asked for is a key, [] when it has no event."""
+    wanted = sorted(set(stream_ids))
+    found: dict[str, list[RecordedEvent]] = {stream_id: [] for stream_id in wanted}
+    if not wanted:
+        return found
+    rows = (
+        await conn.execute(
+            sa.select(events)
+            .where(events.c.stream_id.in_(wanted))
+            .order_by(events.c.stream_id, events.c.stream_version)
+        )
+    ).all()
+    await vault.preload(conn, {(row._mapping["meta"] or {}).get("subject", "") for row in rows if row.pii is not None})
+    for item in await _decode_rows(conn, vault, rows):
+        found[item.stream_id].append(item)
+    return found
+
+
 async def read_all(
     conn: AsyncConnection, vault: VaultSession, *, after: int = 0, limit: int = 1000
 ) -> list[RecordedEvent]:
@@ -254,6 +327,17 @@ async def find_event(conn: AsyncConnection, vault: VaultSession, event_id: UUID)
     rows = (await conn.execute(sa.select(events).where(events.c.event_id == event_id))).all()
     decoded = await _decode_rows(conn, vault, rows)
     return decoded[0] if decoded else None
+
+
+async def find_events(
+    conn: AsyncConnection, vault: VaultSession, event_ids: Iterable[UUID]
+) -> dict[UUID, RecordedEvent]:
+    """The events among `event_ids` that the log holds (idempotency keys of a batch), in one query."""
+    wanted = list(set(event_ids))
+    if not wanted:
+        return {}
+    rows = (await conn.execute(sa.select(events).where(events.c.event_id.in_(wanted)))).all()
+    return {item.event_id: item for item in await _decode_rows(conn, vault, rows)}
 
 
 async def head(conn: AsyncConnection) -> tuple[int, str]:

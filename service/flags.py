@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 from pathlib import Path
 
 from service import resources
@@ -29,10 +29,9 @@ CODES = (
 LINKS_HELD_AT = 3
 """This many links across the fields hold a comment like a banned word does: link farms are spam."""
 NEAR_DUPLICATE_RATIO = 0.9
+"""Two bodies are near-duplicates when this share of their words are the same words (Dice over word multisets)."""
 RECENT_BODIES_MAX = 20
 """Only the first (most recent) bodies are compared, which bounds the cost of a submission."""
-WORD_ORDER_MAX_WORDS = 200
-"""Up to this many words both texts are compared in order (difflib); longer ones as bags of words."""
 ALL_CAPS_MIN_LETTERS = 12
 _DETAIL_MAX_ITEMS = 5
 
@@ -172,6 +171,7 @@ def _repeated(body: str, recent_bodies: Sequence[str]) -> Flag | None:
     words = _words_for_comparison(body) if recent_bodies else []
     if not words:
         return None
+    bag: Counter[str] | None = None
     same = 0
     best = 0.0
     for other in recent_bodies[:RECENT_BODIES_MAX]:
@@ -179,16 +179,13 @@ def _repeated(body: str, recent_bodies: Sequence[str]) -> Flag | None:
         if other_words == words:
             same += 1
             continue
-        matcher = SequenceMatcher(None, words, other_words, autojunk=False)
-        # The cheap upper bounds first: most bodies differ. ratio() is quadratic, so long texts stop at the
-        # bag-of-words bound, which two long texts only reach by sharing nearly all their words anyway.
-        if (
-            matcher.real_quick_ratio() >= NEAR_DUPLICATE_RATIO
-            and (similar := matcher.quick_ratio()) >= NEAR_DUPLICATE_RATIO
-        ):
-            if max(len(words), len(other_words)) <= WORD_ORDER_MAX_WORDS:
-                similar = matcher.ratio()
-            best = max(best, similar)
+        total = len(words) + len(other_words)
+        # The length bound first: most bodies differ in length by more than a near-duplicate can.
+        if 2 * min(len(words), len(other_words)) < NEAR_DUPLICATE_RATIO * total:
+            continue
+        bag = bag if bag is not None else Counter(words)
+        shared = sum((bag & Counter(other_words)).values())
+        best = max(best, 2 * shared / total)
     if same:
         detail = f"same text as {_plural(same, 'recent comment')} by this author"
     elif best >= NEAR_DUPLICATE_RATIO:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from service import eventstore, subjects, submissions, text
-from service.application import handle
+from service import application, subjects, text
+from service.application import Request
 from service.commands import ApproveComment, Command, RejectComment, SubmitComment
 from service.crypto import Vault, comment_subject
 from service.db import Database, utcnow
-from service.events import ARTICLE_ID, REASON_CODES, comment_stream
+from service.events import ARTICLE_ID, REASON_CODES, article_stream, comment_stream
 from service.moderation import DomainError
 
 FORMATS = ("ndjson",)
@@ -21,6 +22,9 @@ IMPORT_FIELDS = {"article_id", "author_name", "phone", "title", "body", "status"
 IMPORT_STATUSES = ("pending", "approved", "rejected")
 IMPORT_MODERATOR = "import"
 IMPORT_NAMESPACE = uuid5(NAMESPACE_URL, "urn:comments-service:import")
+IMPORT_BATCH = 1000
+"""Commands per transaction: large enough that a transaction's fixed costs vanish, small enough to hold."""
+PARSE_STRIDE = 32
 
 
 @dataclass
@@ -103,41 +107,131 @@ def _import_commands(document: Any) -> tuple[UUID, list[Command]]:
 
 
 async def import_ndjson(
-    db: Database, vault: Vault, lines: Sequence[bytes], clock: Callable[[], Any] = utcnow
+    db: Database,
+    vault: Vault,
+    lines: Sequence[bytes],
+    clock: Callable[[], Any] = utcnow,
+    *,
+    batch_size: int = IMPORT_BATCH,
 ) -> ImportReport:
-    """Import every good line; bad lines are listed with their number, nothing else is lost."""
+    """Import every good line; bad lines are listed with their number, nothing else is lost.
+
+    Lines are recorded in batches of about `batch_size` commands, each batch one transaction on the one write
+    path (application.batch): every command is still decided by the rules, after the ones before it.
+    """
     report = ImportReport()
-    bad = report.bad
+    bad: list[tuple[int, str]] = []
+    # The next batch is parsed while the current one waits on the database: a parser one batch ahead.
+    groups: asyncio.Queue[list[_Line] | Exception | None] = asyncio.Queue(maxsize=1)
+    parsing = asyncio.create_task(_parse(lines, batch_size, groups, bad))
+    try:
+        while (group := await groups.get()) is not None:
+            if isinstance(group, Exception):
+                raise group
+            await _import_group(db, vault, group, clock, report, bad)
+    finally:
+        parsing.cancel()
+    # Lines are judged in batches, so a refusal is known after the parse errors of the lines that follow it.
+    report.bad = [message for _, message in sorted(bad, key=lambda item: item[0])]
+    return report
+
+
+async def _parse(
+    lines: Sequence[bytes],
+    batch_size: int,
+    groups: asyncio.Queue[list[_Line] | Exception | None],
+    bad: list[tuple[int, str]],
+) -> None:
+    try:
+        await _parse_into(lines, batch_size, groups, bad)
+    except Exception as error:  # a bug, not a bad line: the importer raises it rather than wait forever
+        await groups.put(error)
+
+
+async def _parse_into(
+    lines: Sequence[bytes],
+    batch_size: int,
+    groups: asyncio.Queue[list[_Line] | Exception | None],
+    bad: list[tuple[int, str]],
+) -> None:
+    group: list[_Line] = []
+    size = 0
     for number, raw in enumerate(lines, start=1):
+        if number % PARSE_STRIDE == 0:
+            await asyncio.sleep(0)  # let the batch being recorded take its turn between its statements
         if not raw.strip():
             continue
         try:
             comment_id, commands = _import_commands(json.loads(raw.decode("utf-8")))
         except UnicodeDecodeError:
-            bad.append(f"line {number}: not valid UTF-8")
+            bad.append((number, f"line {number}: not valid UTF-8"))
             continue
         except json.JSONDecodeError as error:
-            bad.append(f"line {number}: invalid JSON ({error.msg} at column {error.colno})")
+            bad.append((number, f"line {number}: invalid JSON ({error.msg} at column {error.colno})"))
             continue
         except ValueError as error:
-            bad.append(f"line {number}: {error}")
+            bad.append((number, f"line {number}: {error}"))
             continue
-        async with db.read() as conn:
-            version = await eventstore.stream_version(conn, comment_stream(comment_id))
-        if version > 0:
-            report.present += 1
-            continue
-        for step, command in enumerate(commands):
-            meta = {"source": "import", "line": number}
-            try:
+        if group and size + len(commands) > batch_size:
+            await groups.put(group)
+            group, size = [], 0
+        group.append(_Line(number, comment_id, commands))
+        size += len(commands)
+    if group:
+        await groups.put(group)
+    await groups.put(None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    number: int
+    comment_id: UUID
+    commands: list[Command]
+
+    @property
+    def phone(self) -> str | None:
+        first = self.commands[0]
+        return first.phone if isinstance(first, SubmitComment) else None
+
+
+async def _import_group(
+    db: Database,
+    vault: Vault,
+    group: list[_Line],
+    clock: Callable[[], Any],
+    report: ImportReport,
+    bad: list[tuple[int, str]],
+) -> None:
+    async with application.batch(db, vault) as batch:
+        # Phone readers' subjects, resolved as submissions.record() resolves one, for all the batch's numbers at
+        # once: under the log's lock, so nothing moves them before the batch commits.
+        phones = {line.phone for line in group if line.phone is not None}
+        subject_of, created = await subjects.claim_many(batch.conn, vault.keyring, phones, clock())
+        articles = {
+            command.article_id for line in group for command in line.commands[:1] if isinstance(command, SubmitComment)
+        }
+        await batch.read([*(comment_stream(line.comment_id) for line in group), *map(article_stream, articles)])
+        sealing = [*subject_of.values(), *(comment_subject(line.comment_id) for line in group)]
+        await batch.session.preload(batch.conn, sealing)
+        used: set[str] = set()
+        for line in group:
+            if batch.history(comment_stream(line.comment_id)):
+                # Ids derive from the content: a comment imported before, or twice in this file, is not added again.
+                report.present += 1
+                continue
+            for step, command in enumerate(line.commands):
+                if isinstance(command, SubmitComment) and command.phone is not None:
+                    command = replace(command, subject_id=subject_of[command.phone])
+                meta = {"source": "import", "line": line.number}
+                result = await batch.attempt(Request(command=command, now=clock(), meta=meta))
+                if isinstance(result, DomainError):
+                    done = "" if step == 0 else f" (the comment was recorded, as pending, as {line.comment_id})"
+                    bad.append((line.number, f"line {line.number}: {type(command).__name__} refused: {result}{done}"))
+                    break
+                if isinstance(result, Exception):
+                    raise result
                 if isinstance(command, SubmitComment):
-                    await submissions.record(db, vault, command, now=clock(), meta=meta)
-                else:
-                    await handle(db, vault, command, now=clock(), meta=meta)
-            except DomainError as error:
-                done = "" if step == 0 else f" (the comment was recorded, as pending, as {comment_id})"
-                bad.append(f"line {number}: {type(command).__name__} refused: {error}{done}")
-                break
-        else:
-            report.imported += 1
-    return report
+                    used.add(command.subject_id)
+            else:
+                report.imported += 1
+        await subjects.forget_unused(batch.conn, created - used)

@@ -235,6 +235,9 @@ async def decide(
 
     async def not_claimed_by_another(conn: AsyncConnection) -> None:
         await _check_claim(conn, principal, comment_id, now)
+        if not isinstance(command, EditComment):
+            # The lease ends with the decision, in its transaction: a refused decision rolls this back too.
+            await conn.execute(sa.delete(claims).where(claims.c.comment_id == comment_id))
 
     outcome = await handle(
         rt.db,
@@ -245,9 +248,6 @@ async def decide(
         idempotency_key=idempotency_key,
         guard=not_claimed_by_another,
     )
-    if not isinstance(command, EditComment):
-        async with rt.db.write() as conn:
-            await conn.execute(sa.delete(claims).where(claims.c.comment_id == comment_id))
     status = outcome.state.status.value if outcome.state is not None else None
     if status is None:
         async with rt.db.read() as conn:

@@ -9,7 +9,7 @@ transaction, and afterwards nothing links the number to what the log still names
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from uuid import uuid4
 
@@ -73,6 +73,45 @@ async def lookup(db: Database, keyring: Keyring, phone_e164: str, now: datetime)
     """The number's current subject id, or None (never seen, or erased since)."""
     async with db.read() as conn:
         return await subject_for_phone(conn, keyring, phone_e164, now, create=False)
+
+
+async def claim_many(
+    conn: AsyncConnection, keyring: Keyring, phones: Iterable[str], now: datetime
+) -> tuple[dict[str, str], set[str]]:
+    """The subjects of many numbers at once (an import), new random ones for numbers that have none.
+
+    Call it in a write transaction that holds the log's lock, as handle()'s guard does: one query reads the
+    numbers' rows, one inserts the missing (ON CONFLICT DO NOTHING, then read back). Returns each number's
+    subject and the subjects created here, which the caller deletes again when no submission used them.
+    """
+    keys = {phone: keyring.phone_key(phone) for phone in set(phones)}
+    if not keys:
+        return {}, set()
+    found = await _mapped_many(conn, keys.values())
+    fresh = {key: new_phone_subject() for key in keys.values() if key not in found}
+    if fresh:
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        rows = [{"phone_key": key, "subject_id": subject, "created_at": to_db(now)} for key, subject in fresh.items()]
+        await conn.execute(dialect.insert(phone_subjects).values(rows).on_conflict_do_nothing())
+        found.update(await _mapped_many(conn, fresh))
+    created = {subject for key, subject in fresh.items() if found.get(key) == subject}
+    return {phone: found[key] for phone, key in keys.items()}, created
+
+
+async def _mapped_many(conn: AsyncConnection, keys: Iterable[str]) -> dict[str, str]:
+    rows = await conn.execute(
+        sa.select(phone_subjects.c.phone_key, phone_subjects.c.subject_id).where(
+            phone_subjects.c.phone_key.in_(list(keys))
+        )
+    )
+    return {str(row.phone_key): str(row.subject_id) for row in rows}
+
+
+async def forget_unused(conn: AsyncConnection, subject_ids: Iterable[str]) -> None:
+    """Delete the lookup rows of subjects created by claim_many() that no submission ended up using."""
+    unused = list(subject_ids)
+    if unused:
+        await conn.execute(sa.delete(phone_subjects).where(phone_subjects.c.subject_id.in_(unused)))
 
 
 def claim_guard(

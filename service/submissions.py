@@ -1,8 +1,10 @@
 """The readers' write use cases: submitting a comment (limits, CAPTCHA, screening, subject) and reporting one.
 
-A submission costs, in order: an idempotent replay check, the time and rate limits, the CAPTCHA (consumed, right
-or wrong), screening against the author's recent comments, then the one append through `application.handle`.
-The cheap refusals come first, so a flood of bad requests never reaches screening or the log.
+A submission costs, in order: an idempotent replay check (a read, with an Idempotency-Key), the time and rate
+limits and the CAPTCHA (consumed, right or wrong) in one write transaction, the phone's subject and the author's
+recent comments for screening (reads), then the append through `application.handle`, which a busy process
+shares with the commands arriving with it (group commit). The cheap refusals come first, so a flood of bad
+requests never reaches screening or the log.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service import captcha, flags, ratelimit, subjects
+from service import application, captcha, flags, ratelimit, subjects
 from service.application import Outcome, handle, idempotency_scope, idempotent_event_id, replay
 from service.commands import ReportComment, SubmitComment
 from service.crypto import Vault, comment_subject
@@ -80,16 +83,27 @@ async def submit(
     if event_id is not None and (previous := await _replayed(rt, event_id)) is not None:
         return previous
 
-    await _check_limits(rt, submission.article_id, submission.captcha_id, client_hash)
-    async with rt.db.write() as conn:
-        verdict = await captcha.verify(
+    now = rt.clock()
+
+    async def gate(conn: AsyncConnection) -> captcha.VerifyOutcome | RateLimited:
+        # One transaction for the limits and the CAPTCHA, shared with the writes around it (application.transact):
+        # a limit's refusal is returned, so its counted hit commits and the CAPTCHA stays unused; past the limits
+        # the CAPTCHA is consumed, right or wrong, whatever follows.
+        refusal = await _check_limits(conn, rt, now, submission.article_id, submission.captcha_id, client_hash)
+        if refusal is not None:
+            return refusal
+        return await captcha.verify(
             conn,
             secret=rt.keyring.captcha,
             challenge_id=submission.captcha_id,
             attempt=submission.captcha_answer,
-            now=rt.clock(),
+            now=now,
             consumer=idempotency_key,
         )
+
+    verdict = await application.transact(rt.db, gate)
+    if isinstance(verdict, RateLimited):
+        raise verdict
     if verdict is captcha.VerifyOutcome.DUPLICATE and event_id is not None:
         # The same request is in flight in another connection (a double click): answer what it answers.
         for _ in range(int(DUPLICATE_WAIT_SECONDS / 0.05)):
@@ -129,8 +143,8 @@ async def record(
 
     The subject is read first (so `prepare`, e.g. screening against the author's recent comments, can use it), then
     handle()'s guard checks, in the append transaction, that the number still maps to it, creating the lookup row
-    for a first submission. When it moved meanwhile, all of it runs again with the new answer. Import and seed
-    record through here too.
+    for a first submission. When it moved meanwhile, all of it runs again with the new answer. The seed records
+    through here too; an import resolves a whole batch's numbers at once (subjects.claim_many).
     """
     if command.phone is None:
         ready = command if prepare is None else await prepare(command)
@@ -163,10 +177,12 @@ async def report(
 ) -> Outcome:
     """A reader's report on a published comment; CommentNotFound for any other (no hint that it exists)."""
     address_hash = rt.keyring.client_hash(client_address)
-    async with rt.db.write() as conn:
-        retry_after = await ratelimit.hit(
-            conn, f"report:client:{address_hash}", rt.settings.report_rate_limit, rt.clock()
-        )
+    now = rt.clock()
+
+    async def counted(conn: AsyncConnection) -> int:
+        return await ratelimit.hit(conn, f"report:client:{address_hash}", rt.settings.report_rate_limit, now)
+
+    retry_after = await application.transact(rt.db, counted)
     if retry_after:
         raise RateLimited("too many reports in a short time", retry_after)
     command = ReportComment(comment_id=comment_id, reason=reason, reporter_hash=address_hash)
@@ -178,24 +194,25 @@ async def _replayed(rt: Runtime, event_id: UUID) -> Outcome | None:
         return await replay(conn, rt.vault.session(), event_id)
 
 
-async def _check_limits(rt: Runtime, article_id: str, captcha_id: str, client_hash: str) -> None:
-    now = rt.clock()
-    async with rt.db.write() as conn:
+async def _check_limits(
+    conn: AsyncConnection, rt: Runtime, now: datetime, article_id: str, captcha_id: str, client_hash: str
+) -> RateLimited | None:
+    """The time and rate limits' refusal, or None; a hit is counted (and commits) even when it refuses."""
+    if rt.settings.min_submit_seconds > 0:
         challenge = await captcha.get_live(conn, captcha_id, now)
-        if challenge is not None and rt.settings.min_submit_seconds > 0:
+        if challenge is not None:
             ready_at = challenge.created_at + timedelta(seconds=rt.settings.min_submit_seconds)
             if now < ready_at:
                 wait = max(1, int((ready_at - now).total_seconds() + 0.999))
-                raise RateLimited("that was faster than a person types: wait a moment and send again", wait)
-        for bucket, limit in (
-            (f"submit:client:{client_hash}", rt.settings.rate_limit),
-            (f"submit:article:{article_id}", rt.settings.article_rate_limit),
-        ):
-            retry_after = await ratelimit.hit(conn, bucket, limit, now)
-            if retry_after:
-                # Commit the counted hit, then refuse: the transaction context ends before the raise propagates.
-                await conn.commit()
-                raise RateLimited("too many comments in a short time: please wait a little", retry_after)
+                return RateLimited("that was faster than a person types: wait a moment and send again", wait)
+    for bucket, limit in (
+        (f"submit:client:{client_hash}", rt.settings.rate_limit),
+        (f"submit:article:{article_id}", rt.settings.article_rate_limit),
+    ):
+        retry_after = await ratelimit.hit(conn, bucket, limit, now)
+        if retry_after:
+            return RateLimited("too many comments in a short time: please wait a little", retry_after)
+    return None
 
 
 async def _recent_bodies(db: Database, subject_id: str | None, client_hash: str) -> list[str]:

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from service import flags, maintenance, seals
 from service.changes import ChangeFeed
+from service.committer import Committer
 from service.crypto import Keyring, Vault, master_secret
 from service.db import connect, utcnow
 from service.pagecache import PageCache
@@ -78,11 +79,15 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = utcnow) ->
             name="sealing",
         )
         subscribing = asyncio.create_task(subscribers.run_forever(db, app[runtime_key].vault), name="subscribers")
+        # Group commit: handle() now shares a transaction with the commands arriving with it (service/committer.py).
+        committing = Committer(db, app[runtime_key].vault)
+        committing.start()
         yield
         for task in (housekeeping, sealing, subscribing):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await committing.stop()
         await changes.stop()
         renderer.shutdown(wait=True, cancel_futures=True)
         await db.dispose()
