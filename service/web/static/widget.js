@@ -805,7 +805,9 @@ time{color:var(--muted);font-size:.875em}
       try {
         const query = "?page=" + page + "&per_page=" + PER_PAGE + "&order=" + this.order;
         const url = this.api("articles/" + encodeURIComponent(this.articleId) + "/comments" + query);
-        const response = await fetch(url, { credentials: "omit" });
+        // no-cache: revalidate with the server every time. The list's Cache-Control lets shared caches (a CDN) serve it
+        // a little stale, and Chromium applies stale-while-revalidate to its own cache too.
+        const response = await fetch(url, { credentials: "omit", cache: "no-cache" });
         if (!response.ok) throw new Error(String(response.status));
         data = await response.json();
       } catch {
