@@ -7,7 +7,7 @@ import asyncio
 import enum
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage, LineTooLong
@@ -16,8 +16,31 @@ from aiohttp.streams import StreamReader
 from service.settings import Settings
 from service.web.errors import ApiError, error_response
 
-if TYPE_CHECKING:
-    from service.web.connections import Connections
+
+class Counts(Protocol):
+    def closed(self, reason: str) -> None: ...
+
+
+class Connections(Protocol):
+    """What a guard needs of the process's connection manager (service/web/connections.py: an aiohttp Server),
+    named here so that the two modules do not import each other."""
+
+    loop: asyncio.AbstractEventLoop
+
+    @property
+    def tally(self) -> Counts: ...
+
+    @property
+    def limits(self) -> Limits: ...
+
+    def admit(self, guard: Guard) -> bool: ...
+
+    def waiting(self, guard: Guard, *, renew: bool) -> None: ...
+
+    def forget(self, guard: Guard) -> None: ...
+
+    def release(self) -> None: ...
+
 
 # What the usual middlewares add to every answer; an answer from `handle_error` never passes through them.
 HEADERS = {
@@ -65,7 +88,7 @@ class Guard(web.RequestHandler):
     )
 
     def __init__(self, manager: Connections, **kwargs: Any) -> None:
-        super().__init__(manager, **kwargs)
+        super().__init__(cast(web.Server, manager), **kwargs)  # the manager is the aiohttp Server that made us
         self._connections = manager
         self._phase = Phase.HEAD
         self._deadline: float | None = None
