@@ -47,7 +47,7 @@ class Knobs:
 
         return cls(
             backends=tuple(environ.get("BENCH_BACKENDS", "sqlite,postgres").replace(" ", "").split(",")),
-            import_comments=count("BENCH_IMPORT_COMMENTS", 2_000),
+            import_comments=count("BENCH_IMPORT_COMMENTS", 20_000),
             queue_items=int(environ.get("BENCH_QUEUE_ITEMS", "10000")),
             # The queue's filling leaves more than 10,000 events already: at scale 1 the rebuild replays those.
             rebuild_events=count("BENCH_REBUILD_EVENTS", 10_000),
