@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 import uuid
@@ -88,6 +89,26 @@ def focused(page: Page) -> str:
                 return element.id || (element.tagName === "BUTTON" ? element.textContent : element.tagName);
             }"""
         )
+    )
+
+
+# The widget waits out Retry-After (1 s) between its three sends: on two busy cores the whole exchange can take longer
+# than expect()'s default 5 s.
+RETRIES_TIMEOUT_MS = 30_000
+
+
+def refuse(route: Route, site: Site, status: int, *, retry_after: int, code: str, message: str) -> None:
+    """Answer an intercepted request as the service refuses one: the contract's error body, CORS for the embedding
+    site, and a Retry-After the widget may read."""
+    route.fulfill(
+        status=status,
+        headers={
+            "Content-Type": "application/json",
+            "Retry-After": str(retry_after),
+            "Access-Control-Allow-Origin": site.origin,
+            "Access-Control-Expose-Headers": "Retry-After",
+        },
+        body=json.dumps({"error": {"code": code, "message": message}}),
     )
 
 
@@ -368,16 +389,7 @@ def test_server_refusals_become_messages_and_keep_the_text(
         if route.request.method != "POST":
             route.fallback()
             return
-        route.fulfill(
-            status=429,
-            headers={
-                "Content-Type": "application/json",
-                "Retry-After": "42",
-                "Access-Control-Allow-Origin": site.origin,
-                "Access-Control-Expose-Headers": "Retry-After",
-            },
-            body='{"error": {"code": "rate_limited", "message": "too many comments"}}',
-        )
+        refuse(route, site, 429, retry_after=42, code="rate_limited", message="too many comments")
 
     page.route(f"{service.url}/api/v1/articles/*/comments", too_fast)
     box(widget, "Số điện thoại").fill("038 123 4567")
@@ -400,16 +412,7 @@ def test_a_503_is_retried_with_the_same_key_and_the_reader_is_told(
             return
         keys.append(route.request.headers["idempotency-key"])
         if len(keys) == 1:
-            route.fulfill(
-                status=503,
-                headers={
-                    "Content-Type": "application/json",
-                    "Retry-After": "1",
-                    "Access-Control-Allow-Origin": site.origin,
-                    "Access-Control-Expose-Headers": "Retry-After",
-                },
-                body='{"error": {"code": "unavailable", "message": "the database is restarting"}}',
-            )
+            refuse(route, site, 503, retry_after=1, code="unavailable", message="the database is restarting")
         else:
             route.fallback()
 
@@ -421,7 +424,8 @@ def test_a_503_is_retried_with_the_same_key_and_the_reader_is_told(
 
     submit(widget)
 
-    expect(widget.locator("form .msg")).to_contain_text("Máy chủ bình luận đang bận")
+    expect(widget.locator("form .msg")).to_contain_text("Máy chủ bình luận đang bận", timeout=RETRIES_TIMEOUT_MS)
+    expect(widget.locator(".receipt")).to_be_visible(timeout=RETRIES_TIMEOUT_MS)
     expect_receipt(widget, "Bình luận của bạn đang chờ duyệt")
     assert len(keys) == 2
     assert keys[0] == keys[1]
@@ -439,16 +443,7 @@ def test_a_server_that_stays_unavailable_is_said_plainly_and_keeps_the_text(
             route.fallback()
             return
         sends.append(route.request.headers["idempotency-key"])
-        route.fulfill(
-            status=503,
-            headers={
-                "Content-Type": "application/json",
-                "Retry-After": "1",
-                "Access-Control-Allow-Origin": site.origin,
-                "Access-Control-Expose-Headers": "Retry-After",
-            },
-            body='{"error": {"code": "unavailable", "message": "down"}}',
-        )
+        refuse(route, site, 503, retry_after=1, code="unavailable", message="down")
 
     page.route(f"{service.url}/api/v1/articles/*/comments", down)
     page.goto(embed(site, service, article_id))
@@ -459,7 +454,8 @@ def test_a_server_that_stays_unavailable_is_said_plainly_and_keeps_the_text(
 
     expect(widget.locator("form .msg")).to_have_text(
         "Máy chủ bình luận tạm thời không phản hồi. Nội dung bạn nhập vẫn được giữ nguyên, "
-        "vui lòng gửi lại sau ít phút."
+        "vui lòng gửi lại sau ít phút.",
+        timeout=RETRIES_TIMEOUT_MS,
     )
     expect(box(widget, "Nội dung")).to_have_value("Giữ nguyên.")
     assert len(sends) == 3
