@@ -28,9 +28,13 @@ from service.web.connections import Runner
 GRACEFUL_SECONDS = 10
 
 
+def host_of(settings: Settings) -> str:
+    """The listen host as a URL or a bind address writes it: an IPv6 address in brackets."""
+    return f"[{settings.host}]" if ":" in settings.host else settings.host
+
+
 def url_of(settings: Settings) -> str:
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    return f"http://{host}:{settings.port}/"
+    return f"http://{host_of(settings)}:{settings.port}/"
 
 
 def serve(settings: Settings, app_factory: Callable[[Settings], web.Application], *, workers: int = 1) -> None:
@@ -72,7 +76,7 @@ class Supervisor(BaseApplication):  # type: ignore[misc]  # gunicorn ships no ty
         super().__init__()
 
     def load_config(self) -> None:
-        host = f"[{self.settings.host}]" if ":" in self.settings.host else self.settings.host
+        host = host_of(self.settings)
 
         def when_ready(_server: Any) -> None:
             print(f"serving on {self.url} with {self.workers} workers (Ctrl+C to stop)", flush=True)
