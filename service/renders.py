@@ -9,13 +9,17 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
+from service.moderation import DomainError
+
 MAX_BYTES = 32 * 1024 * 1024
 MAX_PENDING = 8
 Key = tuple[str, str]
 
 
-class Overloaded(Exception):
-    """Too many renders are running or waiting: the caller should try again in a moment."""
+class Overloaded(DomainError):
+    """Too many renders are running or waiting: the caller should try again in a moment (503)."""
+
+    code = "unavailable"
 
 
 @dataclass(slots=True)

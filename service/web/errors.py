@@ -69,10 +69,6 @@ def not_found(message: str = "not found") -> ApiError:
     return ApiError(404, "not_found", message)
 
 
-def overloaded(error: Overloaded) -> ApiError:
-    return ApiError(503, "unavailable", str(error), headers={"Retry-After": "1"})
-
-
 def from_domain(error: ConcurrencyError | DomainError) -> ApiError:
     """The contract's answer to a refusal by the domain or the log: one mapping for every handler."""
     if isinstance(error, ConcurrencyError):
@@ -83,6 +79,8 @@ def from_domain(error: ConcurrencyError | DomainError) -> ApiError:
         return validation_failed({error.field: error.field_code}, str(error))
     if isinstance(error, RateLimited):
         return ApiError(429, error.code, str(error), headers={"Retry-After": str(error.retry_after)})
+    if isinstance(error, Overloaded):
+        return ApiError(503, error.code, str(error), headers={"Retry-After": "1"})
     if isinstance(error, CaptchaInvalid):
         return ApiError(422, error.code, str(error))
     return ApiError(409, error.code, str(error))

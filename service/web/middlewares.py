@@ -14,8 +14,7 @@ from service.db import is_outage
 from service.eventstore import ConcurrencyError
 from service.moderation import DomainError
 from service.redact import PREMASKED, mask
-from service.renders import Overloaded
-from service.web.errors import ApiError, error_response, from_domain, overloaded
+from service.web.errors import ApiError, error_response, from_domain
 from service.web.runtime import principal_key, request_id_key, runtime
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -92,8 +91,6 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return error.response()
     except (ConcurrencyError, DomainError) as error:
         return from_domain(error).response()
-    except Overloaded as error:
-        return overloaded(error).response()
     except web.HTTPException as error:
         if error.status < 400:
             raise
